@@ -1,0 +1,235 @@
+"""The ``crashgate`` command.
+
+    crashgate serve     [config options]              run the gateway (embedded DB if no dsn)
+    crashgate setupdb   [config options]              create or migrate the schema
+    crashgate load      FILE... [--strict] [opts]     bulk-load crash and products files
+    crashgate fakedata  --crashes N --days D --seed S -o DIR    write a sample data set
+
+Configuration options (``--database.dsn=...``, ``--admin.conf=FILE``,
+``--admin.dump_conf=FILE``, ...) are read by configman; see ``config/crashgate.ini-dist``.
+"""
+import argparse
+import datetime
+import logging
+import pathlib
+import signal
+import sys
+import tempfile
+
+from crashgate.settings import load_config
+
+log = logging.getLogger("crashgate")
+
+COMMANDS = {}
+
+
+def command(function):
+    COMMANDS[function.__name__.replace("_", "-").removeprefix("cmd-")] = function
+    return function
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__.strip())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"crashgate: unknown command {name!r}; commands: {', '.join(COMMANDS)}",
+              file=sys.stderr)
+        return 2
+    return COMMANDS[name](rest) or 0
+
+
+def _config_and_args(parser, rest):
+    """Split ``rest`` into this command's own arguments and configman's options."""
+    args, config_argv = parser.parse_known_args(rest)
+    config = load_config(config_argv)
+    from crashgate.runtime import configure_logging
+
+    configure_logging(config)
+    return args, config
+
+
+@command
+def cmd_setupdb(rest):
+    from crashgate.external.postgresql.schema import setup_database
+    from crashgate.runtime import resolve_database
+
+    _, config = _config_and_args(argparse.ArgumentParser(prog="crashgate setupdb"), rest)
+    server = resolve_database(config)
+    applied = setup_database(config.database.dsn)
+    print(f"schema up to date; applied migrations: {applied or 'none'}")
+    del server
+    return 0
+
+
+@command
+def cmd_load(rest):
+    from crashgate.ingest.loader import LoadError, load_files
+    from crashgate.runtime import resolve_database
+
+    parser = argparse.ArgumentParser(prog="crashgate load",
+                                     description="Load crash (.jsonl[.gz]) and products "
+                                                 "(.json) files into PostgreSQL.")
+    parser.add_argument("files", nargs="+", type=pathlib.Path)
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at the first malformed line instead of skipping it")
+    parser.add_argument("--batch-size", type=int, default=5000)
+    args, config = _config_and_args(parser, rest)
+    server = resolve_database(config)
+    _ensure_schema(config.database.dsn)
+    try:
+        summary = load_files(config.database.dsn, args.files, strict=args.strict,
+                             batch_size=args.batch_size, out=sys.stderr)
+    except LoadError as error:
+        print(f"crashgate load: {error}", file=sys.stderr)
+        return 1
+    del server
+    return 1 if summary.rejected and args.strict else 0
+
+
+@command
+def cmd_fakedata(rest):
+    from crashgate.fakedata import write_dataset
+
+    parser = argparse.ArgumentParser(prog="crashgate fakedata",
+                                     description="Write a deterministic sample data set.")
+    parser.add_argument("--crashes", type=int, default=10000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--end-date", type=datetime.date.fromisoformat, default=None,
+                        help="last day of the data (YYYY-MM-DD, default today UTC)")
+    parser.add_argument("-o", "--output", type=pathlib.Path, required=True)
+    args = parser.parse_args(rest)
+    summary = write_dataset(args.output, crashes=args.crashes, days=args.days, seed=args.seed,
+                            end_date=args.end_date, progress=_progress_printer("generated"))
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    print(f"wrote {summary['crashes']} crashes in {len(summary['files'])} files and "
+          f"{summary['products_file']} in {summary['seconds']:.1f} s")
+    return 0
+
+
+def _progress_printer(verb):
+    if not sys.stderr.isatty():
+        return None
+    return lambda done: sys.stderr.write(f"\r{verb} {done} crashes")
+
+
+@command
+def cmd_serve(rest):
+    from crashgate.runtime import build_wsgi_app, resolve_database
+
+    parser = argparse.ArgumentParser(prog="crashgate serve")
+    args, config = _config_and_args(parser, rest)
+    del args
+    embedded = not config.database.dsn
+    server = resolve_database(config)
+    if embedded:
+        from crashgate.external.postgresql.schema import setup_database
+
+        setup_database(config.database.dsn)
+        if config.sample_data.load_on_first_start:
+            _load_sample_data_once(config)
+    else:
+        _ensure_schema(config.database.dsn)
+    app = build_wsgi_app(config)
+    _serve_forever(app, config, embedded)
+    del server
+    return 0
+
+
+def _ensure_schema(dsn):
+    """Stop with a clear message when the database schema is missing or out of date."""
+    import psycopg2
+
+    from crashgate.external.postgresql.schema import migrations, setup_database
+
+    try:
+        conn = psycopg2.connect(dsn, connect_timeout=5)
+    except psycopg2.OperationalError as error:
+        raise SystemExit(f"crashgate: cannot connect to PostgreSQL: {error}".strip())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            has_table = cur.fetchone()[0]
+            current = 0
+            if has_table:
+                cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+                current = cur.fetchone()[0]
+    finally:
+        conn.close()
+    latest = migrations()[-1][0]
+    if current < latest:
+        if current == 0:
+            setup_database(dsn)
+            return
+        raise SystemExit(f"crashgate: database schema is version {current}, this crashgate "
+                         f"needs {latest}: run `crashgate setupdb` first")
+
+
+def _load_sample_data_once(config):
+    """Generate and load the sample data set when the database holds no crash yet."""
+    import psycopg2
+
+    from crashgate.fakedata import write_dataset
+    from crashgate.ingest.loader import load_files
+
+    with psycopg2.connect(config.database.dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM crash_ids) OR EXISTS (SELECT 1 FROM products)")
+        if cur.fetchone()[0]:
+            return
+    sample = config.sample_data
+    print(f"first start: generating {sample.crashes} sample crashes over {sample.days} days "
+          f"(seed {sample.seed}) ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="crashgate-sample-") as out_dir:
+        summary = write_dataset(out_dir, crashes=sample.crashes, days=sample.days,
+                                seed=sample.seed)
+        paths = [pathlib.Path(summary["products_file"])] + [pathlib.Path(f)
+                                                            for f in summary["files"]]
+        load_files(config.database.dsn, paths, out=sys.stderr)
+
+
+def _serve_forever(app, config, embedded):
+    from cheroot import wsgi
+
+    web = config.web_server
+    server = wsgi.Server((web.ip_address, web.port), app, numthreads=web.threads,
+                         server_name="crashgate")
+    server.prepare()  # binds now: a busy port fails here, before the banner
+    host, port = server.bind_addr[:2]
+    base = f"http://{host}:{port}"
+    print(_banner(base, embedded, config), flush=True)
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        print("crashgate stopped", flush=True)
+
+
+def _banner(base, embedded, config):
+    database = (f"embedded PostgreSQL in {config.database.embedded_data_dir}" if embedded
+                else "PostgreSQL at the configured dsn")
+    return "\n".join([
+        f"crashgate serving on {base}/  ({database})",
+        "try:",
+        f"  curl {base}/products/",
+        f"  curl {base}/products/versions/Firefox:16.0.2/",
+        f"  curl {base}/products/builds/product/Firefox/from_date/2000-01-01/",
+        f"  curl {base}/util/versions_info/versions/Firefox:17.0b3/",
+        f"  curl {base}/products/force_api_impl/postgresql/",
+        f"  curl {base}/__heartbeat__",
+        "Ctrl-C stops it.",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""A thread-safe psycopg2 connection pool that waits briefly when exhausted.
+
+psycopg2's own ThreadedConnectionPool raises at once when exhausted and cannot recover from a
+server restart by itself; this one queues callers on a semaphore (``wait_seconds``), connects
+lazily (so the gateway starts while PostgreSQL is down and recovers when it returns), and
+throws away connections that broke.
+"""
+import contextlib
+import threading
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+
+from crashgate.errors import BackendTimeout, BackendUnavailable
+
+
+class ConnectionPool:
+    """Hands out one connection per ``with pool.connection() as conn`` block."""
+
+    def __init__(self, dsn, max_connections=8, wait_seconds=2.0, statement_timeout_ms=10000,
+                 connect_timeout_seconds=3, application_name="crashgate"):
+        self.dsn = dsn
+        self.max_connections = max_connections
+        self.wait_seconds = wait_seconds
+        self.statement_timeout_ms = statement_timeout_ms
+        self.connect_timeout_seconds = connect_timeout_seconds
+        self.application_name = application_name
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._idle = []
+        self._lock = threading.Lock()
+
+    def _connect(self):
+        options = f"-c statement_timeout={int(self.statement_timeout_ms)} -c TimeZone=UTC"
+        try:
+            return psycopg2.connect(
+                self.dsn,
+                connect_timeout=self.connect_timeout_seconds,
+                application_name=self.application_name,
+                options=options,
+            )
+        except psycopg2.OperationalError as exc:
+            raise BackendUnavailable(f"PostgreSQL is unavailable: {first_line(exc)}") from exc
+
+    @contextlib.contextmanager
+    def connection(self):
+        """Yield a connection inside a transaction: committed on success, rolled back on error.
+
+        psycopg2 errors are translated: query cancelled by the statement timeout ->
+        BackendTimeout (504); lost connection or server down -> BackendUnavailable (503).
+        """
+        if not self._slots.acquire(timeout=self.wait_seconds):
+            raise BackendUnavailable(
+                f"PostgreSQL connection pool exhausted ({self.max_connections} connections "
+                f"busy for {self.wait_seconds}s)"
+            )
+        conn = None
+        try:
+            conn = self._take_idle() or self._connect()
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                self._rollback_quietly(conn)
+                raise
+        except psycopg2.errors.QueryCanceled as exc:
+            raise BackendTimeout(
+                f"PostgreSQL query exceeded the statement timeout "
+                f"({self.statement_timeout_ms} ms)"
+            ) from exc
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            self._discard(conn)
+            conn = None
+            raise BackendUnavailable(f"PostgreSQL is unavailable: {first_line(exc)}") from exc
+        finally:
+            if conn is not None:
+                self._give_back(conn)
+            self._slots.release()
+
+    def _take_idle(self):
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        return None
+
+    def _give_back(self, conn):
+        if conn.closed or conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            self._discard(conn)
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    @staticmethod
+    def _rollback_quietly(conn):
+        try:
+            conn.rollback()
+        except psycopg2.Error:
+            pass
+
+    @staticmethod
+    def _discard(conn):
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg2.Error:
+                pass
+
+    def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            self._discard(conn)
+
+    # -- convenience helpers for implementations ---------------------------------------------
+    def fetch_all(self, sql, params=None):
+        """Run one bound-parameter query and return its rows as dicts."""
+        with self.connection() as conn, conn.cursor(
+            cursor_factory=psycopg2.extras.RealDictCursor
+        ) as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+
+def first_line(exc):
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,244 @@
+"""Write normalised crashes and products documents inside the caller's transaction.
+
+A crash batch is COPied into a temporary staging table and spread over the crash tables by
+set-based statements. ``crash_ids`` decides which crashes are new (a uuid already stored is a
+duplicate and writes nothing); only new crashes feed the aggregates (``tcbs``,
+``signature_products``), so storing a batch twice changes nothing. Every statement that may
+meet another loader's rows locks them in key order, so concurrent loaders wait for each other
+instead of deadlocking, and aggregates are added with upserts, so no update is lost.
+"""
+import dataclasses
+import datetime
+import io
+import json
+
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from crashgate.external.postgresql.partitions import ensure_partitions
+from crashgate.ingest.products_document import InvalidProducts, normalize_products
+
+STAGE = sql.Identifier("crashgate_stage")
+REPORT_COLUMNS = (
+    ("uuid", "text"), ("date_processed", "timestamptz"), ("client_crash_date", "timestamptz"),
+    ("product", "text"), ("version", "text"), ("build", "text"), ("release_channel", "text"),
+    ("signature", "text"), ("reason", "text"), ("address", "text"), ("os_name", "text"),
+    ("os_version", "text"), ("cpu_name", "text"), ("cpu_info", "text"), ("url", "text"),
+    ("email", "text"), ("user_comments", "text"), ("app_notes", "text"), ("uptime", "integer"),
+    ("install_age", "integer"), ("last_crash", "integer"), ("hangid", "text"),
+    ("process_type", "text"), ("frames", "jsonb"), ("started_datetime", "timestamptz"),
+    ("completed_datetime", "timestamptz"), ("success", "boolean"), ("processor_notes", "text"),
+    ("duplicate_of", "text"), ("extra", "jsonb"),
+)
+# Columns COPied into the staging table: the reports columns, then what the other tables need.
+COPY_COLUMNS = REPORT_COLUMNS + (
+    ("extensions", "jsonb"), ("plugin_filename", "text"), ("plugin_name", "text"),
+    ("plugin_version", "text"),
+)
+COPY_NAMES = tuple(name for name, _ in COPY_COLUMNS)
+
+
+@dataclasses.dataclass
+class StoreResult:
+    new_uuids: list  # uuids of the crashes stored now
+    duplicates: int  # crashes skipped: uuid already stored or repeated in the batch
+
+
+def store_crashes(cursor, crashes):
+    """Store ``crashes`` (dicts from ``normalize_crash``); return a StoreResult."""
+    unique = {}
+    for crash in crashes:
+        unique.setdefault(crash["uuid"], crash)
+    if not unique:
+        return StoreResult([], len(crashes))
+    ensure_partitions(cursor, {crash["date_processed"] for crash in unique.values()})
+    cursor.execute(_CREATE_STAGE)
+    cursor.copy_expert(_COPY_STAGE, io.StringIO(copy_text(unique.values())), size=1 << 18)
+    cursor.execute(_MARK_NEW)
+    new_uuids = [row[0] for row in cursor.fetchall()]
+    if len(new_uuids) < len(unique):
+        cursor.execute(sql.SQL("DELETE FROM {} WHERE report_id IS NULL").format(STAGE))
+    if new_uuids:
+        cursor.execute(_ANALYZE_STAGE)
+        for statement in _SPREAD_NEW:
+            cursor.execute(statement)
+    cursor.execute(sql.SQL("DROP TABLE {}").format(STAGE))
+    return StoreResult(new_uuids, len(crashes) - len(new_uuids))
+
+
+# -- COPY text format ------------------------------------------------------------------------
+# Normalised text never holds NUL, so NUL-prefixed tokens mark fields, NULLs and rows while the
+# whole batch is escaped with a few str.replace calls, then the tokens become COPY syntax.
+_FIELD, _NULL, _ROW = "\x00f", "\x00n", "\x00r"
+_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"),
+            (_NULL, "\\N"), (_FIELD, "\t"), (_ROW, "\n"))
+
+
+def copy_text(crashes):
+    """The COPY text-format rows (COPY_COLUMNS) of ``crashes``."""
+    text = _ROW.join(
+        _FIELD.join([value if type(value) is str else _copy_value(value)
+                     for value in map(crash.__getitem__, COPY_NAMES)])
+        for crash in crashes
+    )
+    for raw, escaped in _ESCAPES:
+        text = text.replace(raw, escaped)
+    return text + "\n"
+
+
+def _copy_value(value):
+    if value is None:
+        return _NULL
+    kind = type(value)
+    if kind is datetime.datetime:
+        return value.isoformat()
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind is list:  # extensions: [(id, version), ...]
+        return json.dumps(value, ensure_ascii=False) if value else _NULL
+    raise TypeError(f"cannot COPY a {kind.__name__}")
+
+
+def _names(names):
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+_REPORT_NAMES = _names(name for name, _ in REPORT_COLUMNS)
+_CREATE_STAGE = sql.SQL(
+    "CREATE TEMPORARY TABLE {} ({}, report_id bigint, signature_id integer) ON COMMIT DROP"
+).format(STAGE, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+                                   for name, kind in COPY_COLUMNS))
+_COPY_STAGE = sql.SQL("COPY {} ({}) FROM STDIN").format(STAGE, _names(COPY_NAMES))
+_ANALYZE_STAGE = sql.SQL("ANALYZE {}").format(STAGE)
+# New crashes get their report id; the others keep report_id NULL.
+_MARK_NEW = sql.SQL("""
+    WITH inserted AS (
+        INSERT INTO crash_ids (uuid, date_processed)
+        SELECT uuid, date_processed FROM {stage} ORDER BY uuid
+        ON CONFLICT (uuid) DO NOTHING
+        RETURNING uuid)
+    UPDATE {stage} AS s SET report_id = nextval('reports_id_seq')
+      FROM inserted WHERE s.uuid = inserted.uuid
+    RETURNING s.uuid""").format(stage=STAGE)
+# Run in order once the staging table holds only new crashes.
+_SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAMES) for statement in (
+    """INSERT INTO signatures AS g (signature, first_report, first_build)
+       SELECT signature, min(date_processed),
+              min(CASE WHEN build ~ '^[0-9]{{1,18}}$' THEN build::bigint END)
+         FROM {stage} GROUP BY signature ORDER BY signature
+       ON CONFLICT (signature) DO UPDATE
+          SET first_report = least(g.first_report, EXCLUDED.first_report),
+              first_build = least(g.first_build, EXCLUDED.first_build)
+        WHERE (g.first_report, g.first_build) IS DISTINCT FROM
+              (least(g.first_report, EXCLUDED.first_report),
+               least(g.first_build, EXCLUDED.first_build))""",
+    """UPDATE {stage} AS s SET signature_id = g.signature_id
+         FROM signatures g WHERE g.signature = s.signature""",
+    """INSERT INTO reports (id, signature_id, {report_columns})
+       SELECT report_id, signature_id, {report_columns} FROM {stage}""",
+    """INSERT INTO extensions (report_id, uuid, date_processed, extension_key, extension_id,
+                               extension_version)
+       SELECT s.report_id, s.uuid, s.date_processed, e.position - 1, e.pair ->> 0, e.pair ->> 1
+         FROM {stage} s, jsonb_array_elements(s.extensions) WITH ORDINALITY AS e(pair, position)""",
+    """INSERT INTO plugins (filename, name)
+       SELECT DISTINCT plugin_filename, plugin_name FROM {stage}
+        WHERE plugin_filename IS NOT NULL ORDER BY 1, 2
+       ON CONFLICT (filename, name) DO NOTHING""",
+    """INSERT INTO plugins_reports (report_id, uuid, plugin_id, date_processed, version)
+       SELECT s.report_id, s.uuid, p.id, s.date_processed, s.plugin_version
+         FROM {stage} s JOIN plugins p ON p.filename = s.plugin_filename AND p.name = s.plugin_name""",
+    """INSERT INTO jobs (pathname, uuid, priority, queueddatetime, starteddatetime,
+                         completeddatetime, success, message)
+       SELECT '', uuid, 0, date_processed, started_datetime, completed_datetime, success,
+              processor_notes
+         FROM {stage} ORDER BY uuid
+       ON CONFLICT (uuid) DO NOTHING""",
+    """INSERT INTO tcbs AS t (product, version, report_date, signature_id, process_type,
+                              release_channel, report_count, win_count, mac_count, lin_count,
+                              hang_count, startup_count)
+       SELECT product, version, (date_processed AT TIME ZONE 'UTC')::date, signature_id,
+              coalesce(process_type, 'browser'), coalesce(lower(release_channel), ''),
+              count(*), count(*) FILTER (WHERE os_name = 'Windows NT'),
+              count(*) FILTER (WHERE os_name = 'Mac OS X'),
+              count(*) FILTER (WHERE os_name = 'Linux'),
+              count(*) FILTER (WHERE hangid IS NOT NULL), count(*) FILTER (WHERE uptime < 60)
+         FROM {stage} GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+       ON CONFLICT (product, version, report_date, signature_id, process_type, release_channel)
+       DO UPDATE SET report_count = t.report_count + EXCLUDED.report_count,
+                     win_count = t.win_count + EXCLUDED.win_count,
+                     mac_count = t.mac_count + EXCLUDED.mac_count,
+                     lin_count = t.lin_count + EXCLUDED.lin_count,
+                     hang_count = t.hang_count + EXCLUDED.hang_count,
+                     startup_count = t.startup_count + EXCLUDED.startup_count""",
+    """INSERT INTO signature_products AS sp (signature_id, product, version, first_report)
+       SELECT signature_id, product, version, min(date_processed)
+         FROM {stage} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+       ON CONFLICT (signature_id, product, version) DO UPDATE
+          SET first_report = EXCLUDED.first_report
+        WHERE EXCLUDED.first_report < sp.first_report""",
+)]
+
+
+# -- products --------------------------------------------------------------------------------
+def load_products(cursor, doc):
+    """Upsert a products document (see docs/crash-format.md); return counts of what it held.
+
+    Products and versions already stored are updated; builds already stored are kept.
+    """
+    products, versions = normalize_products(doc)
+    execute_values(cursor, """
+        INSERT INTO products (product_name, sort, rapid_release_version, release_name)
+        VALUES %s ON CONFLICT (product_name) DO UPDATE
+           SET sort = EXCLUDED.sort, rapid_release_version = EXCLUDED.rapid_release_version,
+               release_name = EXCLUDED.release_name""",
+        sorted((p["product_name"], p["sort"], p["rapid_release_version"], p["release_name"])
+               for p in products))
+    _check_versions(cursor, versions)
+    rows = execute_values(cursor, f"""
+        INSERT INTO product_versions ({", ".join(_VERSION_COLUMNS)}) VALUES %s
+        ON CONFLICT (product_name, version_string) DO UPDATE SET
+           {", ".join(f"{c} = EXCLUDED.{c}" for c in _VERSION_COLUMNS[2:])}
+        RETURNING product_name, version_string, product_version_id""",
+        sorted(tuple(v[c] for c in _VERSION_COLUMNS) for v in versions), fetch=True)
+    version_ids = {(name, version): id_ for name, version, id_ in rows}
+    builds = sorted((version_ids[v["product_name"], v["version_string"]], v, *build)
+                    for v in versions for build in v["builds"])
+    new_builds = execute_values(cursor, """
+        INSERT INTO product_version_builds (product_version_id, build_id, platform, repository)
+        VALUES %s ON CONFLICT DO NOTHING RETURNING 1""",
+        [(id_, build_id, platform, repo) for id_, _, build_id, platform, repo in builds],
+        fetch=True)
+    execute_values(cursor, """
+        INSERT INTO releases_raw (product_name, version, platform, build_id, build_type,
+                                  beta_number, repository)
+        VALUES %s ON CONFLICT DO NOTHING""",
+        [(v["product_name"], v["version_string"], platform, build_id, v["build_type"],
+          v["beta_number"], repo) for _, v, build_id, platform, repo in builds])
+    return {"products": len(products), "versions": len(versions), "builds": len(builds),
+            "new_builds": len(new_builds)}
+
+
+_VERSION_COLUMNS = ("product_name", "version_string", "major_version", "release_version",
+                    "beta_number", "build_date", "sunset_date", "featured_version", "build_type",
+                    "throttle")
+
+
+def _check_versions(cursor, versions):
+    """Check each version's product exists; spell its build_type as release_channels does."""
+    cursor.execute("SELECT release_channel FROM release_channels")
+    channels = {name.lower(): name for name, in cursor.fetchall()}
+    cursor.execute("SELECT product_name FROM products WHERE product_name = ANY(%s)",
+                   (sorted({v["product_name"] for v in versions}),))
+    known_products = {name for name, in cursor.fetchall()}
+    for index, version in enumerate(versions):
+        if version["product_name"] not in known_products:
+            raise InvalidProducts(f"versions[{index}].product_name: unknown product "
+                                  f"{version['product_name']!r}", parameter="product_name")
+        channel = channels.get(version["build_type"].lower())
+        if channel is None:
+            raise InvalidProducts(f"versions[{index}].build_type: expected one of "
+                                  f"{', '.join(channels.values())}, got "
+                                  f"{version['build_type']!r}", parameter="build_type")
+        version["build_type"] = channel

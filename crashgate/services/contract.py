@@ -1,0 +1,201 @@
+"""Declared parameter contracts: what each service accepts, validated and coerced in one place.
+
+A :class:`Contract` is a list of :class:`Param`. ``Contract.coerce(raw)`` turns the parsed
+request parameters (strings and lists of strings) into typed values, applies defaults and
+aliases, and raises :class:`BadArgument` / :class:`MissingArgument` (HTTP 400) naming the
+parameter. Unknown parameters are ignored. The same declarations drive the API reference.
+"""
+import datetime
+import re
+
+from crashgate.errors import BadArgument, MissingArgument
+
+UTC = datetime.timezone.utc
+_SPACE_BEFORE_OFFSET = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
+class PlusList(list):
+    """Items of one path value split on ``+``; a single-valued parameter joins them back."""
+
+
+class ParamType:
+    """A named conversion from request text to a Python value."""
+
+    def __init__(self, name, expected, parse):
+        self.name = name
+        self.expected = expected
+        self.parse = parse
+
+    def __repr__(self):
+        return f"ParamType({self.name})"
+
+
+def _parse_int(text):
+    if not re.fullmatch(r"[+-]?\d+", text.strip()):
+        raise ValueError(text)
+    return int(text)
+
+
+def _parse_float(text):
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def _parse_bool(text):
+    value = text.strip().lower()
+    if value in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if value in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError(text)
+
+
+def parse_datetime(text):
+    """``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS[.ffffff]`` or ISO-8601 (offset optional) -> UTC."""
+    text = text.strip()
+    # A '+' before the offset turns into a space in form-encoded query strings.
+    text = _SPACE_BEFORE_OFFSET.sub(r"\1+\2", text)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    value = datetime.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _parse_product_version(text):
+    product, sep, version = text.partition(":")
+    if not sep or not product.strip() or not version.strip():
+        raise ValueError(text)
+    return product.strip(), version.strip()
+
+
+def _parse_build_id(text):
+    text = text.strip()
+    if not re.fullmatch(r"\d{14}", text):
+        raise ValueError(text)
+    datetime.datetime.strptime(text, "%Y%m%d%H%M%S")
+    return text
+
+
+STRING = ParamType("string", "a string", lambda text: text)
+INTEGER = ParamType("integer", "an integer", _parse_int)
+FLOAT = ParamType("number", "a number", _parse_float)
+BOOLEAN = ParamType("boolean", "a boolean (true/false, 1/0, yes/no)", _parse_bool)
+DATETIME = ParamType(
+    "datetime",
+    "a date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS[.ffffff]' or ISO-8601 with offset",
+    parse_datetime,
+)
+PRODUCT_VERSION = ParamType("product_version", "'Product:Version'", _parse_product_version)
+BUILD_ID = ParamType("build_id", "a build id YYYYMMDDhhmmss", _parse_build_id)
+
+
+class Param:
+    """One declared parameter.
+
+    ``default`` may be a zero-argument callable (evaluated per request, e.g. "now - 7 days").
+    ``choices`` are matched case-insensitively and normalised to their declared spelling.
+    """
+
+    def __init__(self, name, type=STRING, *, many=False, default=None, required=False,
+                 aliases=(), choices=None, minimum=None, maximum=None, doc="",
+                 sensitive=False, example=None):
+        self.name = name
+        self.type = type
+        self.many = many
+        self.default = default
+        self.required = required
+        self.aliases = tuple(aliases)
+        self.choices = tuple(choices) if choices else None
+        self._choice_lookup = {c.lower(): c for c in self.choices} if self.choices else None
+        self.minimum = minimum
+        self.maximum = maximum
+        self.doc = doc
+        self.sensitive = sensitive
+        self.example = example
+
+    @property
+    def names(self):
+        return (self.name,) + self.aliases
+
+    def expected(self):
+        """What a valid value looks like, in words."""
+        text = "one of " + ", ".join(self.choices) if self.choices else self.type.expected
+        bounds = [f">= {self.minimum}" if self.minimum is not None else None,
+                  f"<= {self.maximum}" if self.maximum is not None else None]
+        bounds = " and ".join(b for b in bounds if b)
+        text = f"{text} {bounds}" if bounds else text
+        return f"a list of {text}" if self.many else text
+
+    def default_value(self):
+        value = self.default() if callable(self.default) else self.default
+        if self.many and value is not None and not isinstance(value, list):
+            value = [value]
+        return value
+
+    def coerce(self, raw):
+        """Convert a raw value (str, PlusList or list) or raise BadArgument."""
+        if self.many:
+            items = [item for item in _flatten(raw) if item != ""]
+            return [self._coerce_one(item) for item in items]
+        if isinstance(raw, PlusList):
+            raw = "+".join(raw)
+        elif isinstance(raw, list):
+            raise BadArgument(self.name, raw, f"a single value ({self.expected()})")
+        return self._coerce_one(raw)
+
+    def _coerce_one(self, text):
+        try:
+            value = self.type.parse(text)
+        except (ValueError, TypeError, OverflowError):
+            raise BadArgument(self.name, text, self.type.expected) from None
+        if self._choice_lookup is not None:
+            value = self._choice_lookup.get(str(value).lower())
+            if value is None:
+                raise BadArgument(self.name, text, "one of " + ", ".join(self.choices))
+        too_low = self.minimum is not None and value < self.minimum
+        too_high = self.maximum is not None and value > self.maximum
+        if too_low or too_high:
+            raise BadArgument(self.name, text, self.expected().removeprefix("a list of "))
+        return value
+
+
+def _flatten(raw):
+    if isinstance(raw, list):
+        for item in raw:
+            yield from _flatten(item)
+    else:
+        yield raw
+
+
+def _is_empty(raw):
+    return raw == "" or (isinstance(raw, list) and all(_is_empty(item) for item in raw))
+
+
+class Contract:
+    """The parameters one service method accepts."""
+
+    def __init__(self, *params, doc=""):
+        self.params = params
+        self.doc = doc
+        names = [name for param in params for name in param.names]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate parameter names or aliases in {names}")
+
+    def coerce(self, raw):
+        """Typed values for every declared parameter (defaults filled in)."""
+        values = {}
+        for param in self.params:
+            given = next((raw[name] for name in param.names if name in raw), None)
+            if given is None or _is_empty(given):
+                if param.required:
+                    raise MissingArgument(param.name)
+                values[param.name] = param.default_value()
+            else:
+                values[param.name] = param.coerce(given)
+                if param.required and param.many and not values[param.name]:
+                    raise MissingArgument(param.name)
+        return values

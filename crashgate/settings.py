@@ -1,0 +1,139 @@
+"""Configuration: configman namespaces, one per component, each option documented.
+
+Values come from (lowest to highest precedence) the defaults below, an INI file given with
+``--admin.conf=FILE``, environment variables named ``namespace__option`` (e.g.
+``database__dsn``), and ``--namespace.option=value`` on the command line.
+``--admin.dump_conf=FILE`` writes every option with its documentation; that dump is
+``config/crashgate.ini-dist``.
+"""
+import os
+
+import crashgate.configman_compat  # noqa: F401  (must come before configman)
+from configman import ConfigFileFutureProxy, ConfigurationManager, Namespace, command_line
+from configman.dotdict import configman_keys
+
+
+def backend_map(text):
+    """Parse ``'service: backend, service2: backend2'`` into a dict."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in str(text).split(","))):
+        service, sep, backend = item.partition(":")
+        if not sep or not service.strip() or not backend.strip():
+            raise ValueError(f"expected 'service: backend', got {item!r}")
+        pairs[service.strip()] = backend.strip()
+    return pairs
+
+
+def backend_map_to_str(pairs):
+    return ", ".join(f"{service}: {backend}" for service, backend in pairs.items())
+
+
+def definitions():
+    """The complete option tree."""
+    root = Namespace()
+
+    web = root.namespace("web_server")
+    web.add_option("ip_address", default="127.0.0.1",
+                   doc="address `crashgate serve` listens on")
+    web.add_option("port", default=8883, from_string_converter=int,
+                   doc="TCP port `crashgate serve` listens on")
+    web.add_option("threads", default=8, from_string_converter=int,
+                   doc="worker threads of the built-in server (`crashgate serve`)")
+    web.add_option("max_body_bytes", default=10 * 1024 * 1024, from_string_converter=int,
+                   doc="largest request body accepted, in bytes (larger -> 413)")
+
+    db = root.namespace("database")
+    db.add_option("dsn", default="",
+                  doc="libpq connection string of the PostgreSQL database, e.g. "
+                      "'host=db.example dbname=crashgate user=crashgate'; empty = start the "
+                      "embedded PostgreSQL (development and demos)")
+    db.add_option("embedded_data_dir", default="var/pgdata",
+                  doc="data directory of the embedded PostgreSQL (relative paths are relative "
+                      "to the working directory); used only when dsn is empty")
+    db.add_option("embedded_database", default="crashgate",
+                  doc="database name inside the embedded PostgreSQL")
+    db.add_option("max_connections", default=8, from_string_converter=int,
+                  doc="connections in each process's pool; at least the number of threads")
+    db.add_option("pool_wait_seconds", default=2.0, from_string_converter=float,
+                  doc="how long a request waits for a free pooled connection before a 503")
+    db.add_option("statement_timeout_ms", default=10000, from_string_converter=int,
+                  doc="server-side statement timeout; a query running longer fails with 504")
+    db.add_option("connect_timeout_seconds", default=3, from_string_converter=int,
+                  doc="time allowed to open a connection before the request fails with 503")
+
+    impl = root.namespace("implementations")
+    impl.add_option("default", default="postgresql",
+                    doc="backend answering every service that has no override")
+    impl.add_option("service_overrides", default="", from_string_converter=backend_map,
+                    to_string_converter=backend_map_to_str,
+                    doc="per-service backend, as 'service: backend, ...' "
+                        "(e.g. 'search_crashes: elasticsearch')")
+
+    sample = root.namespace("sample_data")
+    sample.add_option("load_on_first_start", default=True,
+                      from_string_converter=_boolean,
+                      doc="embedded mode: generate and load sample data when the database is "
+                          "empty")
+    sample.add_option("crashes", default=20000, from_string_converter=int,
+                      doc="number of sample crashes generated on first start")
+    sample.add_option("days", default=30, from_string_converter=int,
+                      doc="sample crashes are spread over this many days ending today")
+    sample.add_option("seed", default=1, from_string_converter=int,
+                      doc="random seed of the sample data set")
+
+    logging_ns = root.namespace("logging")
+    logging_ns.add_option("level", default="INFO",
+                          doc="log level: DEBUG, INFO, WARNING, ERROR")
+    logging_ns.add_option("format", default="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                          doc="Python logging format string")
+    return root
+
+
+def _boolean(text):
+    value = str(text).strip().lower()
+    if value in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if value in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError(f"expected a boolean, got {text!r}")
+
+
+def load_config(argv=(), environ=None):
+    """Return the configuration (a configman DotDict) for command-line arguments ``argv``.
+
+    ``environ`` defaults to the current ``os.environ``; only ``namespace__option`` names count.
+    ``--admin.dump_conf=FILE`` writes FILE and exits (SystemExit), as configman does; a FILE
+    not ending in ``.ini`` (such as ``crashgate.ini-dist``) is written in INI format too.
+    """
+    argv, dump_target, dump_as = _dump_through_ini(list(argv))
+    try:
+        return _load(argv, environ)
+    except SystemExit:
+        if dump_target:
+            os.replace(dump_as, dump_target)
+        raise
+
+
+def _dump_through_ini(argv):
+    """configman picks the dump format from the file name: dump other names via ``.ini``."""
+    for index, arg in enumerate(argv):
+        name, _, target = arg.partition("=")
+        if name == "--admin.dump_conf" and target and not target.endswith(".ini"):
+            temporary = target + ".tmp.ini"
+            return argv[:index] + [f"{name}={temporary}"] + argv[index + 1:], target, temporary
+    return argv, None, None
+
+
+def _load(argv, environ):
+    env = configman_keys(dict(os.environ if environ is None else environ))
+    env.always_ignore_mismatches = True
+    manager = ConfigurationManager(
+        [definitions()],
+        values_source_list=[ConfigFileFutureProxy, env, command_line],
+        argv_source=list(argv),
+        app_name="crashgate",
+        app_description="crashgate: a pluggable REST gateway for crash data",
+        config_pathname=".",
+        use_auto_help=True,
+    )
+    return manager.get_config()

