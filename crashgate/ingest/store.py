@@ -182,47 +182,37 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
 
 
 # -- products --------------------------------------------------------------------------------
+PRODUCT_COLUMNS = ("product_name", "sort", "rapid_release_version", "release_name")
+VERSION_COLUMNS = ("product_name", "version_string", "major_version", "release_version",
+                   "beta_number", "build_date", "sunset_date", "featured_version", "build_type",
+                   "throttle")
+
+
 def load_products(cursor, doc):
     """Upsert a products document (see docs/crash-format.md); return counts of what it held.
 
     Products and versions already stored are updated; builds already stored are kept.
+    Raises InvalidProducts.
     """
     products, versions = normalize_products(doc)
-    execute_values(cursor, """
-        INSERT INTO products (product_name, sort, rapid_release_version, release_name)
-        VALUES %s ON CONFLICT (product_name) DO UPDATE
-           SET sort = EXCLUDED.sort, rapid_release_version = EXCLUDED.rapid_release_version,
-               release_name = EXCLUDED.release_name""",
-        sorted((p["product_name"], p["sort"], p["rapid_release_version"], p["release_name"])
-               for p in products))
+    execute_values(cursor, _UPSERT_PRODUCTS,
+                   sorted(tuple(p[c] for c in PRODUCT_COLUMNS) for p in products))
     _check_versions(cursor, versions)
-    rows = execute_values(cursor, f"""
-        INSERT INTO product_versions ({", ".join(_VERSION_COLUMNS)}) VALUES %s
-        ON CONFLICT (product_name, version_string) DO UPDATE SET
-           {", ".join(f"{c} = EXCLUDED.{c}" for c in _VERSION_COLUMNS[2:])}
-        RETURNING product_name, version_string, product_version_id""",
-        sorted(tuple(v[c] for c in _VERSION_COLUMNS) for v in versions), fetch=True)
+    rows = execute_values(cursor, _UPSERT_VERSIONS,
+                          sorted(tuple(v[c] for c in VERSION_COLUMNS) for v in versions),
+                          fetch=True)
     version_ids = {(name, version): id_ for name, version, id_ in rows}
-    builds = sorted((version_ids[v["product_name"], v["version_string"]], v, *build)
-                    for v in versions for build in v["builds"])
-    new_builds = execute_values(cursor, """
-        INSERT INTO product_version_builds (product_version_id, build_id, platform, repository)
-        VALUES %s ON CONFLICT DO NOTHING RETURNING 1""",
-        [(id_, build_id, platform, repo) for id_, _, build_id, platform, repo in builds],
-        fetch=True)
-    execute_values(cursor, """
-        INSERT INTO releases_raw (product_name, version, platform, build_id, build_type,
-                                  beta_number, repository)
-        VALUES %s ON CONFLICT DO NOTHING""",
-        [(v["product_name"], v["version_string"], platform, build_id, v["build_type"],
-          v["beta_number"], repo) for _, v, build_id, platform, repo in builds])
+    builds, releases = [], []
+    for v in versions:
+        version_id = version_ids[v["product_name"], v["version_string"]]
+        for build_id, platform, repository in v["builds"]:
+            builds.append((version_id, build_id, platform, repository))
+            releases.append((v["product_name"], v["version_string"], platform, build_id,
+                             v["build_type"], v["beta_number"], repository))
+    new_builds = execute_values(cursor, _INSERT_BUILDS, sorted(builds), fetch=True)
+    execute_values(cursor, _INSERT_RELEASES, sorted(releases))
     return {"products": len(products), "versions": len(versions), "builds": len(builds),
             "new_builds": len(new_builds)}
-
-
-_VERSION_COLUMNS = ("product_name", "version_string", "major_version", "release_version",
-                    "beta_number", "build_date", "sunset_date", "featured_version", "build_type",
-                    "throttle")
 
 
 def _check_versions(cursor, versions):
@@ -242,3 +232,25 @@ def _check_versions(cursor, versions):
                                   f"{', '.join(channels.values())}, got "
                                   f"{version['build_type']!r}", parameter="build_type")
         version["build_type"] = channel
+
+
+def _upsert(table, columns, key_count):
+    """INSERT ... VALUES %s updating every column after the first ``key_count`` on conflict."""
+    return sql.SQL(
+        "INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT ({key}) DO UPDATE SET {updates} "
+    ).format(table=sql.Identifier(table), columns=_names(columns),
+             key=_names(columns[:key_count]),
+             updates=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
+                                        for c in columns[key_count:]))
+
+
+_UPSERT_PRODUCTS = _upsert("products", PRODUCT_COLUMNS, 1)
+_UPSERT_VERSIONS = _upsert("product_versions", VERSION_COLUMNS, 2) + sql.SQL(
+    "RETURNING product_name, version_string, product_version_id")
+_INSERT_BUILDS = """
+    INSERT INTO product_version_builds (product_version_id, build_id, platform, repository)
+    VALUES %s ON CONFLICT DO NOTHING RETURNING 1"""
+_INSERT_RELEASES = """
+    INSERT INTO releases_raw (product_name, version, platform, build_id, build_type,
+                              beta_number, repository)
+    VALUES %s ON CONFLICT DO NOTHING"""
