@@ -4,6 +4,17 @@ SERVICES = [
     "products = crashgate.services.products:Products",
     "products_builds = crashgate.services.products:ProductsBuilds",
     "versions_info = crashgate.services.util:VersionsInfo",
+    "crashes_comments = crashgate.services.crashes:CrashesComments",
+    "crashes_frequency = crashgate.services.crashes:CrashesFrequency",
+    "crashes_paireduuid = crashgate.services.crashes:CrashesPaireduuid",
+    "crashes_signatures = crashgate.services.crashes:CrashesSignatures",
+    "extensions = crashgate.services.reports:Extensions",
+    "job = crashgate.services.jobs:Job",
+    "priorityjobs = crashgate.services.jobs:Priorityjobs",
+    "report_list = crashgate.services.reports:ReportList",
+    "search_crashes = crashgate.services.reports:SearchCrashes",
+    "search_signatures = crashgate.services.reports:SearchSignatures",
+    "signatureurls = crashgate.services.reports:SignatureURLs",
 ]
 BACKENDS = [
     "postgresql = crashgate.external.postgresql.backend:PostgreSQLBackend",
@@ -12,6 +23,17 @@ IMPLEMENTATIONS = [
     "postgresql.products = crashgate.external.postgresql.products:Products",
     "postgresql.products_builds = crashgate.external.postgresql.products:ProductsBuilds",
     "postgresql.versions_info = crashgate.external.postgresql.util:VersionsInfo",
+    "postgresql.crashes_comments = crashgate.external.postgresql.crashes:CrashesComments",
+    "postgresql.crashes_frequency = crashgate.external.postgresql.crashes:CrashesFrequency",
+    "postgresql.crashes_paireduuid = crashgate.external.postgresql.crashes:CrashesPaireduuid",
+    "postgresql.crashes_signatures = crashgate.external.postgresql.tcbs:CrashesSignatures",
+    "postgresql.extensions = crashgate.external.postgresql.reports:Extensions",
+    "postgresql.job = crashgate.external.postgresql.jobs:Job",
+    "postgresql.priorityjobs = crashgate.external.postgresql.jobs:Priorityjobs",
+    "postgresql.report_list = crashgate.external.postgresql.reports:ReportList",
+    "postgresql.search_crashes = crashgate.external.postgresql.reports:SearchCrashes",
+    "postgresql.search_signatures = crashgate.external.postgresql.reports:SearchSignatures",
+    "postgresql.signatureurls = crashgate.external.postgresql.reports:SignatureURLs",
 ]
 
 setup(

@@ -49,9 +49,9 @@ class MissingArgument(BadRequest):
 
     type = "missing_argument"
 
-    def __init__(self, parameter, message=None):
+    def __init__(self, parameter, message=None, **details):
         message = message or f"Mandatory parameter '{parameter}' is missing or empty"
-        super().__init__(message, parameter=parameter)
+        super().__init__(message, parameter=parameter, **details)
 
 
 class UnsupportedBackend(BadRequest):

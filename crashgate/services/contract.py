@@ -187,15 +187,21 @@ class Contract:
 
     def coerce(self, raw):
         """Typed values for every declared parameter (defaults filled in)."""
-        values = {}
+        values, missing = {}, []
         for param in self.params:
             given = next((raw[name] for name in param.names if name in raw), None)
             if given is None or _is_empty(given):
                 if param.required:
-                    raise MissingArgument(param.name)
+                    missing.append(param.name)
                 values[param.name] = param.default_value()
             else:
                 values[param.name] = param.coerce(given)
                 if param.required and param.many and not values[param.name]:
-                    raise MissingArgument(param.name)
+                    missing.append(param.name)
+        if len(missing) == 1:
+            raise MissingArgument(missing[0])
+        if missing:
+            names = ", ".join(f"'{name}'" for name in missing)
+            raise MissingArgument(missing[0], f"Mandatory parameters {names} are missing or "
+                                              f"empty", missing=missing)
         return values

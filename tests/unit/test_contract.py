@@ -86,3 +86,13 @@ def test_choices_are_case_insensitive_and_normalised():
 def test_duplicate_names_rejected_at_declaration():
     with pytest.raises(ValueError):
         Contract(Param("for"), Param("terms", aliases=("for",)))
+
+
+def test_every_missing_required_parameter_is_named():
+    contract = Contract(Param("signature", required=True), Param("start_date", DATETIME, required=True),
+                        Param("products", many=True, required=True))
+    with pytest.raises(MissingArgument) as error:
+        contract.coerce({"products": ""})
+    body = error.value.to_json()["error"]
+    assert body["missing"] == ["signature", "start_date", "products"]
+    assert "'signature', 'start_date', 'products'" in body["message"]

@@ -3,6 +3,7 @@ import pathlib
 import sys
 
 import pytest
+from stevedore import ExtensionManager
 
 from crashgate.middleware.app import make_wsgi_app
 from crashgate.middleware.dispatch import ConfigurationError
@@ -15,10 +16,13 @@ PLUGINS_DIR = str(pathlib.Path(__file__).parent.parent / "plugins")
 
 @pytest.fixture
 def test_plugins():
+    """Put the test distribution on sys.path; stevedore caches entry points per process."""
+    ExtensionManager.ENTRY_POINT_CACHE.clear()
     sys.path.insert(0, PLUGINS_DIR)
     yield
     sys.path.remove(PLUGINS_DIR)
     sys.modules.pop("crashgate_testplugins", None)
+    ExtensionManager.ENTRY_POINT_CACHE.clear()
 
 
 def gateway_client(*argv):

@@ -115,11 +115,14 @@ class ConnectionPool:
             self._discard(conn)
 
     # -- convenience helpers for implementations ---------------------------------------------
+    @staticmethod
+    def dict_cursor(conn):
+        """A cursor returning rows as dicts."""
+        return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+
     def fetch_all(self, sql, params=None):
         """Run one bound-parameter query and return its rows as dicts."""
-        with self.connection() as conn, conn.cursor(
-            cursor_factory=psycopg2.extras.RealDictCursor
-        ) as cur:
+        with self.connection() as conn, self.dict_cursor(conn) as cur:
             cur.execute(sql, params)
             return cur.fetchall()
 

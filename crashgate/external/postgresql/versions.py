@@ -1,6 +1,4 @@
 """Product:Version lookups shared by every service that takes ``versions``."""
-import psycopg2.extras
-
 VERSIONS_INFO_SQL = """
     SELECT pv.product_name, pv.version_string, pv.major_version, pv.build_type,
            array_remove(array_agg(DISTINCT pvb.build_id ORDER BY pvb.build_id), NULL) AS build_ids
@@ -13,12 +11,18 @@ VERSIONS_INFO_SQL = """
 """
 
 
+def _known_versions(cursor, pairs):
+    """Rows as tuples, whatever kind of cursor the caller holds."""
+    with cursor.connection.cursor() as plain:
+        plain.execute(VERSIONS_INFO_SQL, {"products": [p for p, _ in pairs],
+                                          "versions": [v for _, v in pairs]})
+        return plain.fetchall()
+
+
 def versions_info(cursor, pairs):
     """{'Product:Version': info} for the known pairs among ``pairs`` [(product, version)]."""
-    cursor.execute(VERSIONS_INFO_SQL, {"products": [p for p, _ in pairs],
-                                       "versions": [v for _, v in pairs]})
     info = {}
-    for product, version, major, build_type, build_ids in cursor.fetchall():
+    for product, version, major, build_type, build_ids in _known_versions(cursor, pairs):
         info[f"{product}:{version}"] = {
             "product_name": product,
             "version_string": version,
@@ -29,5 +33,11 @@ def versions_info(cursor, pairs):
     return info
 
 
-def dict_cursor(conn):
-    return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+def version_channels(cursor, pairs):
+    """{(lower(product), version): product, lower-case channel, major version, build ids}."""
+    return {
+        (product.lower(), version): {
+            "product": product, "channel": (build_type or "").lower(),
+            "major_version": major, "build_ids": [str(b) for b in build_ids]}
+        for product, version, major, build_type, build_ids in _known_versions(cursor, pairs)
+    }

@@ -1,0 +1,143 @@
+"""The one query builder for the search filters (services/search_filters.py) on PostgreSQL.
+
+``build_report_filter`` turns coerced filter values into ``FROM reports r ... WHERE ...`` with
+bound parameters only. Every query is bounded by ``date_processed`` so only the partitions of
+the range are read.
+"""
+from crashgate.external.postgresql.versions import version_channels
+from crashgate.services.search_filters import os_name
+
+NON_RELEASE_CHANNELS = ("beta", "aurora", "nightly")
+TEXT_COLUMNS = {"signature": "r.signature", "reason": "r.reason", "url": "r.url",
+                "user_comments": "r.user_comments"}
+
+
+def like_pattern(term, mode):
+    """LIKE pattern for ``term``: ``%`` and ``_`` in the term match themselves."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%" if mode == "starts_with" else f"%{escaped}%"
+
+
+class ReportFilter:
+    """SQL fragments and their parameters, built clause by clause."""
+
+    def __init__(self):
+        self.joins = []
+        self.conditions = []
+        self.params = {}
+
+    def bind(self, value):
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
+
+    def add(self, condition):
+        self.conditions.append(condition)
+
+    @property
+    def from_sql(self):
+        return " ".join(["reports r", *self.joins])
+
+    @property
+    def where_sql(self):
+        return " AND ".join(self.conditions) or "TRUE"
+
+    def match(self, column, terms, mode):
+        """``column`` matches any of ``terms``: equality or case-insensitive LIKE."""
+        if mode == "is_exactly":
+            return f"{column} = ANY({self.bind(list(terms))})"
+        patterns = [like_pattern(term, mode) for term in terms]
+        return f"{column} ILIKE ANY({self.bind(patterns)})"
+
+
+def build_report_filter(cursor, filters, signature=None):
+    """A :class:`ReportFilter` for the coerced ``filters`` (and an exact ``signature``)."""
+    query = ReportFilter()
+    query.add(f"r.date_processed >= {query.bind(filters['from_date'])}")
+    query.add(f"r.date_processed < {query.bind(filters['to_date'])}")
+    if signature is not None:
+        query.add(f"r.signature = {query.bind(signature)}")
+    if filters.get("products"):
+        query.add(f"r.product = ANY({query.bind(filters['products'])})")
+    if filters.get("versions"):
+        query.add(_versions_condition(cursor, query, filters["versions"]))
+    if filters.get("os"):
+        query.add(f"r.os_name = ANY({query.bind([os_name(o) for o in filters['os']])})")
+    if filters.get("branches"):
+        query.add("EXISTS (SELECT 1 FROM product_versions pv WHERE pv.product_name = r.product"
+                  " AND pv.version_string = r.version"
+                  f" AND pv.major_version = ANY({query.bind(filters['branches'])}))")
+    if filters.get("reasons"):
+        query.add(f"r.reason = ANY({query.bind(filters['reasons'])})")
+    if filters.get("build_ids"):
+        query.add(f"r.build = ANY({query.bind([str(b) for b in filters['build_ids']])})")
+    numeric_build = "(CASE WHEN r.build ~ '^[0-9]{1,18}$' THEN r.build::bigint END)"
+    if filters.get("build_from") is not None:
+        query.add(f"{numeric_build} >= {query.bind(filters['build_from'])}")
+    if filters.get("build_to") is not None:
+        query.add(f"{numeric_build} <= {query.bind(filters['build_to'])}")
+    _process_conditions(query, filters)
+    report_type = filters.get("report_type", "any")
+    if report_type == "crash":
+        query.add("r.hangid IS NULL")
+    elif report_type == "hang":
+        query.add("r.hangid IS NOT NULL")
+    if filters.get("terms"):
+        query.add(_text_condition(query, filters["terms"], filters["fields"],
+                                  filters["search_mode"]))
+    return query
+
+
+def _versions_condition(cursor, query, pairs):
+    """Product:Version with release-channel semantics (docs/api.md, "versions")."""
+    channels = version_channels(cursor, pairs)
+    alternatives = []
+    for product, version in pairs:
+        known = channels.get((product.lower(), version))
+        clause = [f"r.product = {query.bind(known['product'] if known else product)}"]
+        channel = (known or {}).get("channel")
+        if channel in NON_RELEASE_CHANNELS:
+            same_version = f"r.version = {query.bind(version)}"
+            if known["build_ids"] and known["major_version"]:
+                same_version = (f"({same_version} OR (r.version = {query.bind(known['major_version'])}"
+                                f" AND r.build = ANY({query.bind(known['build_ids'])})))")
+            clause += [same_version, f"lower(r.release_channel) = {query.bind(channel)}"]
+        else:
+            clause.append(f"r.version = {query.bind(version)}")
+            if known:
+                clause.append("(r.release_channel IS NULL OR lower(r.release_channel) <> ALL("
+                              f"{query.bind(list(NON_RELEASE_CHANNELS))}))")
+        alternatives.append("(" + " AND ".join(clause) + ")")
+    return "(" + " OR ".join(alternatives) + ")"
+
+
+def _process_conditions(query, filters):
+    process = filters.get("report_process", "any")
+    if process == "browser":
+        query.add("r.process_type IS NULL")
+    elif process == "content":
+        query.add("r.process_type = 'content'")
+    elif process == "plugin":
+        query.add("r.process_type = 'plugin'")
+        if filters.get("plugin_terms"):
+            query.joins.append(
+                "JOIN plugins_reports pr ON pr.uuid = r.uuid AND pr.date_processed = r.date_processed"
+                " JOIN plugins p ON p.id = pr.plugin_id")
+            query.add(f"pr.date_processed >= {query.bind(filters['from_date'])}")
+            query.add(f"pr.date_processed < {query.bind(filters['to_date'])}")
+            mode = filters["plugin_search_mode"]
+            columns = {"name": "p.name", "filename": "p.filename"}
+            query.add("(" + " OR ".join(query.match(columns[field], filters["plugin_terms"], mode)
+                                        for field in filters["plugin_in"]) + ")")
+
+
+def _text_condition(query, terms, fields, mode):
+    alternatives = []
+    for field in dict.fromkeys("frames" if f == "dump" else f for f in fields):
+        if field == "frames":
+            alternatives.append(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(r.frames) AS frame(f) WHERE "
+                + query.match("frame.f->>'function'", terms, mode) + ")")
+        else:
+            alternatives.append(query.match(TEXT_COLUMNS[field], terms, mode))
+    return "(" + " OR ".join(alternatives) + ")"
