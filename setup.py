@@ -41,7 +41,10 @@ setup(
     version="0.1.0",
     description="A pluggable REST gateway for crash data (Socorro-style middleware API)",
     packages=find_packages(include=["crashgate", "crashgate.*"]),
-    package_data={"crashgate.external.postgresql": ["migrations/*.sql"]},
+    package_data={
+        "crashgate.external.postgresql": ["migrations/*.sql"],
+        "crashgate.external.elasticsearch.node": ["pom.xml", "CrashgateNode.java"],
+    },
     python_requires=">=3.11",
     install_requires=[
         "web.py>=0.62",

@@ -4,6 +4,7 @@
     crashgate setupdb   [config options]              create or migrate the schema
     crashgate load      FILE... [--strict] [opts]     bulk-load crash and products files
     crashgate fakedata  --crashes N --days D --seed S -o DIR    write a sample data set
+    crashgate elasticsearch [--data-dir DIR] [--port N]   run a local Elasticsearch node
 
 Configuration options (``--database.dsn=...``, ``--admin.conf=FILE``,
 ``--admin.dump_conf=FILE``, ...) are read by configman; see ``config/crashgate.ini-dist``.
@@ -115,6 +116,14 @@ def _progress_printer(verb):
     if not sys.stderr.isatty():
         return None
     return lambda done: sys.stderr.write(f"\r{verb} {done} crashes")
+
+
+@command
+def cmd_elasticsearch(rest):
+    """Run a local Elasticsearch node for development and tests (see docs/operations.md)."""
+    from crashgate.external.elasticsearch.node import main as node_main
+
+    return node_main(rest)
 
 
 @command

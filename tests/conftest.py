@@ -29,6 +29,31 @@ def pg_server():
     server.cleanup()
 
 
+def start_es_or_skip(data_dir, **kwargs):
+    """Start a local Elasticsearch node; skip loudly without java/javac/mvn, or fail when
+    CRASHGATE_REQUIRE_ES=1 (as CI sets it)."""
+    from crashgate.external.elasticsearch.node import NodeUnavailable, start_node
+
+    try:
+        return start_node(data_dir, **kwargs)
+    except NodeUnavailable as exc:
+        message = f"NO LOCAL ELASTICSEARCH NODE, Elasticsearch tests not run: {exc}"
+        if os.environ.get("CRASHGATE_REQUIRE_ES") == "1":
+            pytest.fail(message + " (CRASHGATE_REQUIRE_ES=1)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def es_url(tmp_path_factory):
+    """Base URL of a real Elasticsearch for the session: ELASTICSEARCH_URL, else a local node."""
+    if os.environ.get("ELASTICSEARCH_URL"):
+        yield os.environ["ELASTICSEARCH_URL"]
+        return
+    node = start_es_or_skip(tmp_path_factory.mktemp("es") / "data")
+    yield node.url
+    node.stop()
+
+
 @pytest.fixture(scope="session")
 def pg_dsn(pg_server):
     """DSN of a database with the crashgate schema applied."""

@@ -1,0 +1,5 @@
+import sys
+
+from crashgate.external.elasticsearch.node import main
+
+sys.exit(main())
