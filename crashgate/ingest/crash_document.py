@@ -4,7 +4,9 @@ Shared by the file loader and the HTTP ingestion API: nothing here reads files o
 database. The document format is described in ``docs/crash-format.md``.
 """
 import datetime
-import json
+import math
+
+import orjson
 import re
 
 from crashgate.errors import BadRequest
@@ -27,7 +29,6 @@ KNOWN_FIELDS = frozenset(
 FRAME_TEXT = ("function", "module", "file", "offset")
 
 _UUID = re.compile(r"[0-9A-Za-z-]{1,64}")
-_to_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
 
 
@@ -186,13 +187,28 @@ def _plugin(plugin):
     }
 
 
+def _reject_non_finite(name, value):
+    """orjson writes NaN and Infinity as null; JSON has neither, so refuse them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidCrash(f"field '{name}': NaN and Infinity are not valid JSON",
+                               parameter=name)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _json_text(name, value):
     """``value`` as JSON text that PostgreSQL accepts as jsonb."""
     try:
-        text = _to_json(value)
-    except ValueError:
-        raise InvalidCrash(f"field '{name}': NaN and Infinity are not valid JSON",
-                           parameter=name) from None
+        text = orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError as exc:  # lone surrogates, integers over 64 bits, ...
+        raise InvalidCrash(f"field '{name}': not valid JSON ({exc})", parameter=name) from None
+    if "null" in text:  # where orjson may have written a NaN or Infinity
+        _reject_non_finite(name, value)
     if "\\u0000" in text and _JSON_NUL.search(text):
         raise InvalidCrash(f"field '{name}': NUL characters are not allowed", parameter=name)
     return checked_text(name, text)

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+import orjson
 import psycopg2
 import psycopg2.errors
 
@@ -64,17 +65,17 @@ def load_files(dsn, paths, strict=False, batch_size=5000, out=sys.stderr):
     started = time.monotonic()
     products_files, crash_files = _sort_by_kind(paths)
     summary = LoadSummary(files=len(products_files) + len(crash_files))
+    progress = _Progress(out, sum(os.path.getsize(p) for p in crash_files), started)
     conn = psycopg2.connect(dsn, options=CONNECTION_OPTIONS)
     try:
         for path in products_files:
             _load_products_file(conn, path)
-        progress = _Progress(out, sum(os.path.getsize(p) for p in crash_files), started)
         with _BatchWriter(conn, summary) as writer:
             _read_into(writer, crash_files, strict, batch_size, summary, progress, out)
     finally:
         conn.close()
+        progress.clear()
     summary.seconds = time.monotonic() - started
-    progress.clear()
     print(summary, file=out, flush=True)
     return summary
 
@@ -141,9 +142,9 @@ def _read_crashes(path, progress):
                 if line.isspace():
                     continue
                 try:
-                    yield line_no, normalize_crash(json.loads(line)), None
-                except json.JSONDecodeError as exc:
-                    yield line_no, None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+                    yield line_no, normalize_crash(orjson.loads(line)), None
+                except orjson.JSONDecodeError as exc:
+                    yield line_no, None, f"invalid JSON: {exc}"
                 except (ValueError, RecursionError) as exc:  # bad UTF-8, nested too deep
                     yield line_no, None, f"invalid JSON: {exc}"
                 except InvalidCrash as exc:

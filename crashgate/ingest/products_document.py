@@ -3,11 +3,14 @@
 The format is described in ``docs/crash-format.md``; nothing here touches the database.
 """
 import datetime
+import re
 
 from crashgate.errors import BadRequest
 from crashgate.ingest.crash_document import checked_text
 
 SMALLINT_MIN, SMALLINT_MAX = -2**15, 2**15 - 1
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BUILD_ID = re.compile(r"[0-9]{14}")
 
 
 class InvalidProducts(BadRequest):
@@ -94,7 +97,9 @@ class _Fields:
 
     def text(self, name, required=False):
         value = self._get(name, (str,), "a string", required)
-        return value if value is None else checked_text(f"{self.where}.{name}", value, InvalidProducts)
+        if value is not None:
+            checked_text(f"{self.where}.{name}", value, InvalidProducts)
+        return value
 
     def integer(self, name, low, high):
         value = self._get(name, (int,), "an integer")
@@ -112,22 +117,35 @@ class _Fields:
         return self._get(name, (bool,), "a boolean")
 
     def date(self, name):
-        value = self._get(name, (str,), "a date YYYY-MM-DD")
-        try:
-            return value and datetime.date.fromisoformat(value)
-        except ValueError:
-            self.fail(name, "a date YYYY-MM-DD", value)
+        return self._parsed(name, "a date YYYY-MM-DD", (str,), _parse_date)
 
     def build_id(self, name):
-        value = self._get(name, (str, int), "a build id YYYYMMDDhhmmss", required=True)
-        text = str(value)
+        return self._parsed(name, "a build id YYYYMMDDhhmmss", (str, int), _parse_build_id,
+                            required=True)
+
+    def _parsed(self, name, expected, kinds, parse, required=False):
+        value = self._get(name, kinds, expected, required)
+        if value is None:
+            return None
         try:
-            if not (len(text) == 14 and text.isascii() and text.isdigit()):
-                raise ValueError(text)
-            datetime.datetime.strptime(text, "%Y%m%d%H%M%S")
+            return parse(value)
         except ValueError:
-            self.fail(name, "a build id YYYYMMDDhhmmss", value)
-        return int(text)
+            pass
+        self.fail(name, expected, value)
+
+
+def _parse_date(text):
+    if not _DATE.fullmatch(text):
+        raise ValueError(text)
+    return datetime.date.fromisoformat(text)
+
+
+def _parse_build_id(value):
+    text = str(value)
+    if not _BUILD_ID.fullmatch(text):
+        raise ValueError(text)
+    datetime.datetime.strptime(text, "%Y%m%d%H%M%S")  # a real date and time
+    return int(text)
 
 
 def _array(doc, name, where=None):

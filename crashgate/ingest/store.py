@@ -45,7 +45,10 @@ class StoreResult:
 
 
 def store_crashes(cursor, crashes):
-    """Store ``crashes`` (dicts from ``normalize_crash``); return a StoreResult."""
+    """Store ``crashes`` (dicts from ``normalize_crash``); return a StoreResult.
+
+    Runs inside the caller's transaction, which must be open (not autocommit).
+    """
     unique = {}
     for crash in crashes:
         unique.setdefault(crash["uuid"], crash)
@@ -111,15 +114,16 @@ _KEEP_NEW = sql.SQL("""
         ON CONFLICT (uuid) DO NOTHING
         RETURNING uuid),
     dropped AS (
-        DELETE FROM {stage} AS s WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.uuid = s.uuid))
+        DELETE FROM {stage} AS s
+         WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.uuid = s.uuid))
     SELECT uuid FROM inserted""").format(stage=STAGE)
+_STAGED_REPORT_VALUES = sql.SQL(", ").join(
+    sql.SQL("{}::jsonb" if kind == "jsonb" else "{}").format(sql.Identifier("s", name))
+    for name, kind in REPORT_COLUMNS)
 # Run in order once the staging table holds only new crashes.
-_SPREAD_NEW = [sql.SQL(statement).format(
-    stage=STAGE, report_columns=_REPORT_NAMES,
-    stage_report_values=sql.SQL(", ").join(
-        sql.SQL("{}::jsonb" if kind == "jsonb" else "{}").format(sql.Identifier("s", name))
-        for name, kind in REPORT_COLUMNS),
-) for statement in (
+_SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAMES,
+                                         staged_report_values=_STAGED_REPORT_VALUES)
+               for statement in (
     """INSERT INTO signatures AS g (signature, first_report, first_build)
        SELECT signature, min(date_processed),
               min(CASE WHEN build ~ '^[0-9]{{1,18}}$' THEN build::bigint END)
@@ -131,19 +135,21 @@ _SPREAD_NEW = [sql.SQL(statement).format(
               (least(g.first_report, EXCLUDED.first_report),
                least(g.first_build, EXCLUDED.first_build))""",
     """INSERT INTO reports (id, signature_id, {report_columns})
-       SELECT s.report_id, g.signature_id, {stage_report_values}
+       SELECT s.report_id, g.signature_id, {staged_report_values}
          FROM {stage} s JOIN signatures g ON g.signature = s.signature""",
     """INSERT INTO extensions (report_id, uuid, date_processed, extension_key, extension_id,
                                extension_version)
        SELECT s.report_id, s.uuid, s.date_processed, e.position - 1, e.pair ->> 0, e.pair ->> 1
-         FROM {stage} s, jsonb_array_elements(s.extensions::jsonb) WITH ORDINALITY AS e(pair, position)""",
+         FROM {stage} s,
+              jsonb_array_elements(s.extensions::jsonb) WITH ORDINALITY AS e(pair, position)""",
     """INSERT INTO plugins (filename, name)
        SELECT DISTINCT plugin_filename, plugin_name FROM {stage}
         WHERE plugin_filename IS NOT NULL ORDER BY 1, 2
        ON CONFLICT (filename, name) DO NOTHING""",
     """INSERT INTO plugins_reports (report_id, uuid, plugin_id, date_processed, version)
        SELECT s.report_id, s.uuid, p.id, s.date_processed, s.plugin_version
-         FROM {stage} s JOIN plugins p ON p.filename = s.plugin_filename AND p.name = s.plugin_name""",
+         FROM {stage} s
+         JOIN plugins p ON p.filename = s.plugin_filename AND p.name = s.plugin_name""",
     """INSERT INTO jobs (pathname, uuid, priority, queueddatetime, starteddatetime,
                          completeddatetime, success, message)
        SELECT '', uuid, 0, date_processed, started_datetime, completed_datetime, success,

@@ -6,10 +6,13 @@ import json
 import re
 import threading
 
+import psycopg2
 import pytest
+from psycopg2 import sql
 
 from crashgate.ingest.crash_document import InvalidCrash, normalize_crash
 from crashgate.ingest.loader import LoadError, load_files
+from crashgate.ingest.store import store_crashes
 
 UTC = datetime.timezone.utc
 START = datetime.datetime(2012, 11, 12, 8, 0, tzinfo=UTC)  # a Monday
@@ -68,7 +71,8 @@ def query(db, sql, params=None):
 def table_counts(db):
     tables = ("crash_ids", "reports", "extensions", "plugins", "plugins_reports", "jobs",
               "signatures", "tcbs", "signature_products")
-    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+    return {t: query(db, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t)))[0][0]
+            for t in tables}
 
 
 TCBS_FROM_REPORTS = """
@@ -103,8 +107,8 @@ def test_full_document_fills_every_table(db, clean_db, tmp_path):
               {"function": "js::GC", "module": "xul.dll", "file": None, "line": None,
                "offset": "0x10"}]
     extensions = [{"id": "{972ce4c6-7e08-4474-a285-3208198ce6fd}", "version": "16.0.2"},
-                  {"id": "zz@example.com", "version": None}, {"id": "aa@example.com",
-                                                               "version": "1.0"}]
+                  {"id": "zz@example.com", "version": None},
+                  {"id": "aa@example.com", "version": "1.0"}]  # kept in this order, not sorted
     doc = make_crash(
         0, date_processed="2012-11-14T10:15:02.250000+02:00",
         client_crash_date="2012-11-14 08:14:40", url="http://example.com/", email="a@b.c",
@@ -190,12 +194,29 @@ def test_loading_twice_changes_nothing(db, clean_db, tmp_path):
 def test_duplicate_uuid_within_one_batch_keeps_the_first(db, clean_db, tmp_path):
     first = make_crash(1, signature="first")
     again = make_crash(1, signature="second", date_processed="2012-12-01T00:00:00+00:00")
-    summary, _ = load(clean_db, [write_lines(tmp_path / "dup.jsonl", [first, again, make_crash(2)])])
+    path = write_lines(tmp_path / "dup.jsonl", [first, again, make_crash(2)])
+    summary, _ = load(clean_db, [path])
     assert (summary.loaded, summary.duplicates) == (2, 1)
     assert query(db, "SELECT signature FROM reports WHERE uuid = %s", (first["uuid"],)) == [
         ("first",)]
     assert query(db, "SELECT count(*) FROM signatures WHERE signature = 'second'") == [(0,)]
     assert query(db, "SELECT sum(report_count) FROM tcbs") == [(2,)]
+
+
+def test_store_crashes_reports_new_uuids_and_duplicates(db, clean_db):
+    crashes = [normalize_crash(make_crash(n)) for n in (1, 2, 1)]
+    conn = psycopg2.connect(clean_db, options="-c TimeZone=UTC")
+    try:
+        with conn, conn.cursor() as cursor:
+            first = store_crashes(cursor, crashes)
+        with conn, conn.cursor() as cursor:
+            again = store_crashes(cursor, crashes[:1] + [normalize_crash(make_crash(3))])
+    finally:
+        conn.close()
+    assert (sorted(first.new_uuids), first.duplicates) == (
+        sorted(c["uuid"] for c in crashes[:2]), 1)
+    assert (again.new_uuids, again.duplicates) == ([make_crash(3)["uuid"]], 1)
+    assert query(db, "SELECT count(*) FROM reports") == [(3,)]
 
 
 # -- malformed input -------------------------------------------------------------------------
@@ -224,6 +245,20 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(db, clean_d
         assert report.startswith(f"{path}:{line_no}: ") and message in report
     assert f"({summary.duplicates} duplicates, {len(BAD_LINES)} rejected)" in out
     assert query(db, "SELECT count(*) FROM reports") == [(2,)]
+
+
+def test_bad_bytes_and_truncated_gzip_are_reported(db, clean_db, tmp_path):
+    bad_utf8 = tmp_path / "bytes.jsonl"
+    bad_utf8.write_bytes(json.dumps(make_crash(1)).encode() + b'\n{"uuid": "\xff"}\n')
+    packed = gzip.compress("".join(json.dumps(make_crash(n)) + "\n" for n in range(10, 60))
+                           .encode())
+    truncated = tmp_path / "truncated.jsonl.gz"
+    truncated.write_bytes(packed[:len(packed) // 2])
+    summary, out = load(clean_db, [str(bad_utf8), str(truncated)])
+    assert re.search(rf"^{re.escape(str(bad_utf8))}:2: invalid JSON: .*UTF-8", out, re.M)
+    assert re.search(rf"^{re.escape(str(truncated))}:\d+: unreadable: ", out, re.M)
+    assert summary.rejected == 2 and 1 < summary.loaded < 51
+    assert query(db, "SELECT count(*) FROM reports") == [(summary.loaded,)]
 
 
 def test_strict_stops_at_the_first_malformed_line(db, clean_db, tmp_path):
@@ -338,7 +373,8 @@ def test_products_file_loads_and_upserts(db, clean_db, tmp_path):
     (lambda d: d["versions"][0].update(throttle="all"), "versions[0].throttle: expected"),
     (lambda d: d["products"].append({"product_name": "Firefox"}), "products[2]: Firefox repeats"),
 ])
-def test_invalid_products_file_is_refused_with_a_clear_error(db, clean_db, tmp_path, change, message):
+def test_invalid_products_file_is_refused_with_a_clear_error(db, clean_db, tmp_path, change,
+                                                             message):
     doc = products_doc()
     change(doc)
     path = tmp_path / "products.json"
