@@ -18,6 +18,7 @@ SERVICES = [
 ]
 BACKENDS = [
     "postgresql = crashgate.external.postgresql.backend:PostgreSQLBackend",
+    "elasticsearch = crashgate.external.elasticsearch.backend:ElasticsearchBackend",
 ]
 IMPLEMENTATIONS = [
     "postgresql.products = crashgate.external.postgresql.products:Products",

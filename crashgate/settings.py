@@ -61,6 +61,28 @@ def definitions():
     db.add_option("connect_timeout_seconds", default=3, from_string_converter=int,
                   doc="time allowed to open a connection before the request fails with 503")
 
+    es = root.namespace("elasticsearch")
+    es.add_option("urls", default="http://127.0.0.1:9200", from_string_converter=url_list,
+                  to_string_converter=", ".join,
+                  doc="Elasticsearch nodes, comma-separated (7.x clusters)")
+    es.add_option("timeout_seconds", default=10.0, from_string_converter=float,
+                  doc="request timeout towards Elasticsearch; a search running longer -> 504")
+    es.add_option("index_prefix", default="crashgate-crashes-",
+                  doc="crash indices are named <prefix><YYYYMMDD of the period's first day>")
+    es.add_option("index_period", default="week", from_string_converter=_period,
+                  doc="time span of one crash index: day, week (starting Monday) or month")
+    es.add_option("shards", default=1, from_string_converter=int,
+                  doc="primary shards of each new crash index")
+    es.add_option("replicas", default=0, from_string_converter=int,
+                  doc="replicas of each new crash index")
+    es.add_option("indexer_enabled", default=True, from_string_converter=_boolean,
+                  doc="run the outbox indexer inside `crashgate serve` (else run "
+                      "`crashgate indexer` separately)")
+    es.add_option("indexer_batch_size", default=2000, from_string_converter=int,
+                  doc="crashes sent to Elasticsearch per bulk request")
+    es.add_option("indexer_idle_seconds", default=1.0, from_string_converter=float,
+                  doc="pause of the indexer when the outbox is empty")
+
     impl = root.namespace("implementations")
     impl.add_option("default", default="postgresql",
                     doc="backend answering every service that has no override")
@@ -87,6 +109,21 @@ def definitions():
     logging_ns.add_option("format", default="%(asctime)s %(levelname)s %(name)s: %(message)s",
                           doc="Python logging format string")
     return root
+
+
+def url_list(text):
+    """``'http://a:9200, http://b:9200'`` -> list of URLs."""
+    urls = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not urls:
+        raise ValueError("expected at least one URL")
+    return urls
+
+
+def _period(text):
+    value = str(text).strip().lower()
+    if value not in ("day", "week", "month"):
+        raise ValueError(f"expected day, week or month, got {text!r}")
+    return value
 
 
 def _boolean(text):

@@ -83,11 +83,15 @@ def db(clean_db):
     conn.close()
 
 
+UNREACHABLE_ES = "http://127.0.0.1:1"  # nothing listens there
+
+
 def make_config(dsn, *argv):
-    """Configuration for tests: defaults plus ``dsn``, isolated from the environment."""
+    """Configuration for tests: defaults plus ``dsn``, isolated from the environment; the
+    Elasticsearch backend points nowhere unless ``argv`` says otherwise."""
     from crashgate.settings import load_config
 
-    config = load_config(list(argv), environ={})
+    config = load_config([f"--elasticsearch.urls={UNREACHABLE_ES}", *argv], environ={})
     config.database.dsn = dsn
     return config
 

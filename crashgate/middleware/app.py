@@ -49,7 +49,8 @@ class Gateway:
         self.backends = backends
         self.max_body_bytes = max_body_bytes
         self.builtin = {
-            "/__heartbeat__": lambda: health.heartbeat(self.backends),
+            "/__heartbeat__": lambda: health.heartbeat(self.backends,
+                                                       dispatcher.serving_backends()),
             "/__lbheartbeat__": health.lbheartbeat,
             "/__version__": health.version,
         }

@@ -44,6 +44,10 @@ class Dispatcher:
                     f"which does not implement it; implementations: "
                     f"{', '.join(self.backends_for(service)) or 'none'}")
 
+    def serving_backends(self):
+        """Backends answering requests that force nothing: the default and the overrides."""
+        return {self.default_backend, *self.overrides.values()}
+
     def backends_for(self, service):
         return list(self._backends_of.get(service, []))
 

@@ -126,5 +126,11 @@ def test_heartbeat_and_version(client):
     beat = client.get("/__heartbeat__")
     assert beat.status == 200 and beat.json["backends"]["postgresql"]["status"] == "ok"
     assert beat.json["backends"]["postgresql"]["schema_version"] >= 1
+    # Elasticsearch (unreachable here) only answers forced requests: degraded, not down
+    assert beat.json["status"] == "degraded"
+    assert beat.json["backends"]["elasticsearch"] == {
+        "status": "error", "serves_by_default": False,
+        "message": beat.json["backends"]["elasticsearch"]["message"]}
+    assert "unavailable" in beat.json["backends"]["elasticsearch"]["message"]
     assert client.get("/__version__").json["name"] == "crashgate"
     assert client.get("/__lbheartbeat__").status == 200

@@ -1,0 +1,118 @@
+"""Time-based crash indices: naming, the index template with its mapping, date-range targeting.
+
+One index per period (day, week from Monday, or month, UTC) named ``<prefix><YYYYMMDD>`` after
+the period's first day. A search over a date range names only the indices of that range and
+passes ``ignore_unavailable`` so missing ones are simply empty.
+"""
+import datetime
+
+UTC = datetime.timezone.utc
+_LOWER = {"type": "keyword", "normalizer": "lowercase"}
+_CAMEL = {"type": "text", "analyzer": "camel"}
+
+
+def period_start(moment, period):
+    """First day of the period containing ``moment`` (aware datetime or date)."""
+    day = moment.astimezone(UTC).date() if isinstance(moment, datetime.datetime) else moment
+    if period == "day":
+        return day
+    if period == "week":
+        return day - datetime.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def next_period(start, period):
+    if period == "day":
+        return start + datetime.timedelta(days=1)
+    if period == "week":
+        return start + datetime.timedelta(days=7)
+    return (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def index_for(prefix, period, moment):
+    return f"{prefix}{period_start(moment, period):%Y%m%d}"
+
+
+def indices_between(prefix, period, start, end):
+    """Names of the indices covering [start, end), oldest first."""
+    names, day = [], period_start(start, period)
+    last = end.astimezone(UTC) if isinstance(end, datetime.datetime) else end
+    while datetime.datetime.combine(day, datetime.time(), UTC) < last:
+        names.append(f"{prefix}{day:%Y%m%d}")
+        day = next_period(day, period)
+    return names
+
+
+def keyword_with(*extra):
+    """A keyword field, exact, with a lowercase twin and optionally a CamelCase-analysed text."""
+    fields = {"lower": _LOWER}
+    if "text" in extra:
+        fields["text"] = _CAMEL
+    return {"type": "keyword", "ignore_above": 8191, "fields": fields}
+
+
+KEYWORD = {"type": "keyword", "ignore_above": 8191}
+DATE = {"type": "date", "format": "strict_date_optional_time"}
+
+MAPPINGS = {
+    "dynamic": "strict",
+    "properties": {
+        "uuid": KEYWORD, "report_id": {"type": "long"},
+        "date_processed": DATE, "client_crash_date": DATE,
+        "product": KEYWORD, "version": KEYWORD, "build": KEYWORD,
+        "build_numeric": {"type": "long"},
+        "release_channel": keyword_with(),
+        "signature": keyword_with("text"), "reason": keyword_with("text"),
+        "address": KEYWORD, "os_name": KEYWORD, "os_version": KEYWORD, "cpu_name": KEYWORD,
+        "cpu_info": KEYWORD, "url": keyword_with(), "email": KEYWORD,
+        "user_comments": keyword_with("text"),
+        "app_notes": {"type": "text", "analyzer": "camel"},
+        "uptime": {"type": "integer"}, "install_age": {"type": "integer"},
+        "last_crash": {"type": "integer"},
+        "hangid": KEYWORD, "process_type": KEYWORD,
+        "plugin_name": keyword_with(), "plugin_filename": keyword_with(),
+        "plugin_version": KEYWORD,
+        "extensions": {"type": "nested", "properties": {
+            "extension_key": {"type": "integer"}, "extension_id": KEYWORD,
+            "extension_version": KEYWORD}},
+        "frame_functions": keyword_with("text"),
+        "frames": {"type": "object", "enabled": False},
+        "started_datetime": DATE, "completed_datetime": DATE,
+        "success": {"type": "boolean"},
+        "processor_notes": {"type": "text", "index": False},
+        "duplicate_of": KEYWORD,
+        "extra": {"type": "object", "enabled": False},
+    },
+}
+
+SETTINGS = {
+    "analysis": {
+        "normalizer": {"lowercase": {"type": "custom", "filter": ["lowercase"]}},
+        "tokenizer": {
+            # CamelCase identifiers: split at case changes, digits and punctuation.
+            "camel": {"type": "pattern", "pattern":
+                      "([^\\p{L}\\d]+)|(?<=\\D)(?=\\d)|(?<=\\d)(?=\\D)"
+                      "|(?<=[\\p{L}&&[^\\p{Lu}]])(?=\\p{Lu})"
+                      "|(?<=\\p{Lu})(?=\\p{Lu}[\\p{L}&&[^\\p{Lu}]])"},
+        },
+        "analyzer": {"camel": {"type": "custom", "tokenizer": "camel",
+                               "filter": ["lowercase"]}},
+    },
+}
+
+
+def index_template(prefix, shards, replicas):
+    """The legacy index template every crash index is created from."""
+    return {
+        "index_patterns": [f"{prefix}*"],
+        "settings": {"number_of_shards": shards, "number_of_replicas": replicas,
+                     "refresh_interval": "1s", **SETTINGS},
+        "mappings": MAPPINGS,
+        "aliases": {f"{prefix}all": {}},
+    }
+
+
+def install_template(client, prefix, shards=1, replicas=0):
+    """Create or update the template new crash indices are made from (idempotent)."""
+    client.indices.put_template(name=f"{prefix}template",
+                                body=index_template(prefix, shards, replicas))
