@@ -75,7 +75,7 @@ def definitions():
                   doc="primary shards of each new crash index")
     es.add_option("replicas", default=0, from_string_converter=int,
                   doc="replicas of each new crash index")
-    es.add_option("indexer_enabled", default=True, from_string_converter=_boolean,
+    es.add_option("indexer_enabled", default="true", from_string_converter=_boolean,
                   doc="run the outbox indexer inside `crashgate serve` (else run "
                       "`crashgate indexer` separately)")
     es.add_option("indexer_batch_size", default=2000, from_string_converter=int,
@@ -92,7 +92,7 @@ def definitions():
                         "(e.g. 'search_crashes: elasticsearch')")
 
     sample = root.namespace("sample_data")
-    sample.add_option("load_on_first_start", default=True,
+    sample.add_option("load_on_first_start", default="true",
                       from_string_converter=_boolean,
                       doc="embedded mode: generate and load sample data when the database is "
                           "empty")

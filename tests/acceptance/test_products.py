@@ -134,3 +134,11 @@ def test_heartbeat_and_version(client):
     assert "unavailable" in beat.json["backends"]["elasticsearch"]["message"]
     assert client.get("/__version__").json["name"] == "crashgate"
     assert client.get("/__lbheartbeat__").status == 200
+
+
+def test_unknown_forced_backend_lists_the_implementing_ones(client):
+    response = client.get("/products/force_api_impl/nope/")
+    assert response.status == 400
+    assert response.json["error"]["expected"] == ["postgresql"]
+    assert "postgresql" in response.json["error"]["message"]
+    assert client.get("/products/?_force_api_impl=postgresql").headers["X-Crashgate-Backend"] == "postgresql"

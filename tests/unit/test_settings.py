@@ -93,3 +93,9 @@ def test_checked_in_ini_dist_is_current(tmp_path):
     checked_in = (ROOT / "config" / "crashgate.ini-dist").read_text()
     assert checked_in == fresh, ("config/crashgate.ini-dist is stale: regenerate it with "
                                  "`crashgate serve --admin.dump_conf=config/crashgate.ini-dist`")
+
+
+def test_boolean_options_accept_values_from_every_source():
+    assert load_config(["--elasticsearch.indexer_enabled=false"], environ={}).elasticsearch.indexer_enabled is False
+    assert load_config([], environ={"sample_data__load_on_first_start": "no"}).sample_data.load_on_first_start is False
+    assert load_config([], environ={}).sample_data.load_on_first_start is True
