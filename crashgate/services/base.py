@@ -21,7 +21,7 @@ class Service:
     parameters; :meth:`respond` may turn its result into an HTTP-level result.
     """
 
-    name = None
+    name = None  # set from the entry-point name when the plugin is loaded
     path = None
     summary = ""
     methods = {}

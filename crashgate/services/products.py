@@ -1,29 +1,23 @@
 """/products and /products/builds."""
 from crashgate.errors import MissingArgument
 from crashgate.services.base import SeeOther, Service, path_with_pairs
-from crashgate.services.contract import (BUILD_ID, DATETIME, INTEGER, PRODUCT_VERSION,
-                                         Contract, Param)
+from crashgate.services.contract import BUILD_ID, DATETIME, INTEGER, Contract, Param
 from crashgate.services.defaults import days_ago
+from crashgate.services.search_filters import versions_param
 
 RELEASE_CHANNELS = ("Nightly", "Aurora", "Beta", "Release", "ESR")
 
 
 class Products(Service):
-    name = "products"
     path = "/products"
     summary = ("Without parameters: every product. With versions: details of those "
                "Product:Version pairs.")
     methods = {
-        "GET": Contract(
-            Param("versions", PRODUCT_VERSION, many=True, default=[],
-                  doc="Product:Version pairs (several separated by '+')",
-                  example="Firefox:16.0.2"),
-        ),
+        "GET": Contract(versions_param()),
     }
 
 
 class ProductsBuilds(Service):
-    name = "products_builds"
     path = "/products/builds"
     summary = "Builds of a product (GET) and recording a new build (POST, answers 303)."
     methods = {

@@ -27,6 +27,11 @@ def os_name(value):
     return OS_NAMES.get(value.strip().lower(), value.strip())
 
 
+def versions_param(doc="Product:Version pairs (several separated by '+')"):
+    return Param("versions", PRODUCT_VERSION, many=True, default=[], doc=doc,
+                 example="Firefox:16.0.2")
+
+
 def date_range_params():
     return [
         Param("from_date", DATETIME, aliases=("from",), default=days_ago(7),
@@ -42,9 +47,7 @@ def crash_filter_params():
     return date_range_params() + [
         Param("products", many=True, default=[], doc="product names (several with '+')",
               example="Firefox"),
-        Param("versions", PRODUCT_VERSION, many=True, default=[],
-              doc="Product:Version pairs, with release-channel semantics",
-              example="Firefox:16.0.2"),
+        versions_param("Product:Version pairs, with release-channel semantics"),
         Param("os", many=True, default=[],
               doc="operating systems: windows/win, mac, linux or an os_name"),
         Param("branches", many=True, default=[], doc="product branches (major versions)"),
