@@ -138,6 +138,11 @@ def _text_condition(query, terms, fields, mode):
             alternatives.append(
                 "EXISTS (SELECT 1 FROM jsonb_array_elements(r.frames) AS frame(f) WHERE "
                 + query.match("frame.f->>'function'", terms, mode) + ")")
+        elif field == "signature" and mode != "is_exactly":
+            # Match the few distinct signatures first, then find crashes by exact signature
+            # (index) instead of pattern-matching every crash of the range.
+            alternatives.append("r.signature = ANY(ARRAY(SELECT s.signature FROM signatures s"
+                                f" WHERE {query.match('s.signature', terms, mode)}))")
         else:
             alternatives.append(query.match(TEXT_COLUMNS[field], terms, mode))
     return "(" + " OR ".join(alternatives) + ")"
