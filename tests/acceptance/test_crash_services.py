@@ -150,6 +150,23 @@ def test_report_list_round_trips_tricky_signatures(client, clean_db):
     assert client.get("/report/list/signature/other/").json["total"] == 1  # tables intact
 
 
+def test_tricky_signatures_round_trip_through_every_signature_service(client, clean_db):
+    store(clean_db, [crash_doc(NOW - HOUR, s, url="http://x.example/", user_comments="c")
+                     for s in TRICKY])
+    start, end = q((NOW - 24 * HOUR).isoformat()), q((NOW + HOUR).isoformat())
+    for signature in TRICKY:
+        for encoded in (q(signature), q(signature, 2)):
+            comments = client.get(f"/crashes/comments/signature/{encoded}/").json
+            assert comments["total"] == 1, (signature, encoded)
+            frequency = client.get(f"/crashes/frequency/signature/{encoded}/").json
+            assert [(h["count"], h["total"]) for h in frequency["hits"]] == [(1, len(TRICKY))]
+            urls = client.get(f"/signatureurls/signature/{encoded}/start_date/{start}/"
+                              f"end_date/{end}/products/ALL/versions/ALL/").json
+            assert urls == {"hits": [{"url": "http://x.example/", "crash_count": 1}], "total": 1}
+        listed = client.get(f"/report/list/?signature={q(signature)}").json
+        assert listed["hits"][0]["signature"] == signature
+
+
 def test_report_list_paging_and_dates(client, clean_db):
     docs = [crash_doc(NOW - i * HOUR, "paged") for i in range(1, 8)]
     docs.append(crash_doc(NOW - datetime.timedelta(days=10), "paged"))
