@@ -35,6 +35,15 @@ IMPLEMENTATIONS = [
     "postgresql.search_crashes = crashgate.external.postgresql.reports:SearchCrashes",
     "postgresql.search_signatures = crashgate.external.postgresql.reports:SearchSignatures",
     "postgresql.signatureurls = crashgate.external.postgresql.reports:SignatureURLs",
+    "elasticsearch.crashes_comments = crashgate.external.elasticsearch.crashes:CrashesComments",
+    "elasticsearch.crashes_frequency = crashgate.external.elasticsearch.crashes:CrashesFrequency",
+    "elasticsearch.crashes_paireduuid = crashgate.external.elasticsearch.crashes:CrashesPaireduuid",
+    "elasticsearch.crashes_signatures = crashgate.external.elasticsearch.tcbs:CrashesSignatures",
+    "elasticsearch.extensions = crashgate.external.elasticsearch.reports:Extensions",
+    "elasticsearch.report_list = crashgate.external.elasticsearch.reports:ReportList",
+    "elasticsearch.search_crashes = crashgate.external.elasticsearch.reports:SearchCrashes",
+    "elasticsearch.search_signatures = crashgate.external.elasticsearch.reports:SearchSignatures",
+    "elasticsearch.signatureurls = crashgate.external.elasticsearch.reports:SignatureURLs",
 ]
 
 setup(

@@ -44,7 +44,7 @@ def to_document(row):
     frames = row.get("frames") or []
     doc["frame_functions"] = [f["function"] for f in frames if f.get("function")]
     build = row.get("build") or ""
-    doc["build_numeric"] = int(build) if build.isdigit() and len(build) <= 18 else None
+    doc["build_numeric"] = int(build) if build.isascii() and build.isdigit() and len(build) <= 18 else None
     doc["extensions"] = row.get("extensions") or []
     return doc
 

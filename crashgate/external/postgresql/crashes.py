@@ -45,18 +45,19 @@ class CrashesFrequency(PostgreSQLImplementation):
                 f" AND r.build IN (SELECT r.build FROM {query.from_sql}"
                 f"                 WHERE {query.where_sql} AND r.signature = {sig})"
                 " GROUP BY r.build ORDER BY r.build DESC", query.params)
-            hits = [self._with_frequencies(row) for row in cur.fetchall()]
+            hits = [with_frequencies(row) for row in cur.fetchall()]
             return {"hits": hits, "total": len(hits)}
 
-    @staticmethod
-    def _with_frequencies(row):
-        hit = {"build_date": row["build_date"], "count": row["count"], "total": row["total"],
-               "frequency": _ratio(row["count"], row["total"])}
-        for platform, _, _ in PLATFORMS:
-            count, total = row[f"count_{platform}"], row[f"total_{platform}"]
-            hit[f"count_{platform}"] = count
-            hit[f"frequency_{platform}"] = _ratio(count, total)
-        return hit
+
+def with_frequencies(row):
+    """A frequency hit from per-build counts (count, total, count_<os>, total_<os>)."""
+    hit = {"build_date": row["build_date"], "count": row["count"], "total": row["total"],
+           "frequency": _ratio(row["count"], row["total"])}
+    for platform, _, _ in PLATFORMS:
+        count, total = row[f"count_{platform}"], row[f"total_{platform}"]
+        hit[f"count_{platform}"] = count
+        hit[f"frequency_{platform}"] = _ratio(count, total)
+    return hit
 
 
 def _ratio(part, whole):
@@ -80,7 +81,7 @@ class CrashesPaireduuid(PostgreSQLImplementation):
                         "JOIN reports r ON r.uuid = c.uuid AND r.date_processed = c.date_processed "
                         "WHERE c.uuid = %(uuid)s", {"uuid": uuid})
             crash = cur.fetchone()
-            moment = crash["date_processed"] if crash else _date_in_uuid(uuid)
+            moment = crash["date_processed"] if crash else date_in_uuid(uuid)
             pair_hangid = hangid or (crash["hangid"] if crash else None)
             if moment is None or not pair_hangid:
                 return {"hits": [], "total": 0}
@@ -93,7 +94,7 @@ class CrashesPaireduuid(PostgreSQLImplementation):
             return {"hits": hits, "total": len(hits)}
 
 
-def _date_in_uuid(uuid):
+def date_in_uuid(uuid):
     """Socorro crash ids end with the submission date YYMMDD."""
     try:
         day = datetime.datetime.strptime(uuid[-6:], "%y%m%d")

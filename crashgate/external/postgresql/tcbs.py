@@ -65,17 +65,17 @@ class CrashesSignatures(PostgreSQLImplementation):
             "product": product, "version": version, "limit": limit,
             "process_type": None if crash_type == "all" else crash_type,
             "previous_start": previous_start, "current_start": current_start, "end": end})
-        crashes = [_crasher(row) for row in rows]
+        crashes = [crasher_row(row) for row in rows]
         return {
             "crashes": crashes,
-            "start_date": _midnight(current_start),
-            "end_date": _midnight(end),
+            "start_date": midnight(current_start),
+            "end_date": midnight(end),
             "totalNumberOfCrashes": int(rows[0]["period_total"]) if rows else 0,
             "totalPercentage": sum(c["percentOfTotal"] for c in crashes),
         }
 
 
-def _crasher(row):
+def crasher_row(row):
     new = row["previous_rank"] is None
     versions = row["versions"] or []
     return {
@@ -101,5 +101,5 @@ def _crasher(row):
     }
 
 
-def _midnight(day):
+def midnight(day):
     return datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)

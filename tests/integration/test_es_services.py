@@ -1,0 +1,397 @@
+"""The crash services on a real Elasticsearch node, over WSGI round trips with
+``force_api_impl/elasticsearch/``: each answer is checked for itself and against PostgreSQL's."""
+import datetime
+import re
+from urllib.parse import quote
+
+import pytest
+
+from crashgate.external.elasticsearch import search as es_search
+from crashgate.fakedata import TRICKY_SIGNATURES
+from tests.es_helpers import gateway, reindex
+from tests.factories import crash_doc, products_doc, store, uuid_for, version
+
+PREFIX = "es-services-"
+UTC = datetime.timezone.utc
+DAY = datetime.datetime(2012, 11, 7, tzinfo=UTC)
+HOUR = datetime.timedelta(hours=1)
+TRICKY = ["this/is+a=C|signature", "100% CPU", "ns'Quote\"d \\ back", "Ünïcödé::función",
+          "a b  c", "x'; DROP TABLE reports; --", "star*and?question", *TRICKY_SIGNATURES]
+WINDOW = f"from/{DAY - 2 * HOUR * 24:%Y-%m-%d}/to/{DAY + 2 * HOUR * 24:%Y-%m-%d}/"
+
+
+def q(value, times=1):
+    for _ in range(times):
+        value = quote(value, safe="")
+    return value
+
+
+def encodings(value):
+    """Single and double percent-encoding; only double when the text itself holds %XX."""
+    return [q(value, 2)] if re.search("%[0-9A-Fa-f]{2}", value) else [q(value), q(value, 2)]
+
+
+@pytest.fixture
+def load(clean_db, es_url):
+    """``load(docs, products=None)``: store crashes in PostgreSQL and index them."""
+    def load(docs, products=None):
+        store(clean_db, docs, products=products)
+        reindex(es_url, clean_db, PREFIX)
+    reindex(es_url, clean_db, PREFIX)  # nothing left from the previous test
+    return load
+
+
+@pytest.fixture
+def client(clean_db, es_url):
+    with gateway(clean_db, es_url, PREFIX) as client:
+        yield client
+
+
+def es(client, path, status=200):
+    """The Elasticsearch answer (checked equal to PostgreSQL's when ``status`` is 200)."""
+    joiner = "&" if "?" in path else "?"
+    response = client.get(f"{path}{joiner}force_api_impl=elasticsearch")
+    assert response.status == status, response
+    if status == 200:
+        assert response.headers["X-Crashgate-Backend"] == "elasticsearch"
+        postgresql = client.get(f"{path}{joiner}force_api_impl=postgresql")
+        assert response.body == postgresql.body, path
+    return response.json
+
+
+# -- /report/list, /search/crashes -----------------------------------------------------------
+
+def test_report_list_round_trips_tricky_signatures(client, load):
+    load([crash_doc(DAY, s, url="http://x.example/") for s in TRICKY]
+         + [crash_doc(DAY, "other")])
+    for signature in TRICKY:
+        for encoded in encodings(signature):
+            body = es(client, f"/report/list/signature/{encoded}/{WINDOW}")
+            assert body["total"] == 1, (signature, encoded)
+            assert body["hits"][0]["signature"] == signature
+            query = f"/report/list/?signature={encoded}&from=2012-11-01&to=2012-11-08"
+            assert es(client, query)["total"] == 1
+    hit = es(client, f"/report/list/signature/{q(TRICKY[0], 2)}/{WINDOW}")["hits"][0]
+    assert hit["date_processed"] == "2012-11-07T00:00:00+00:00"
+    assert hit["install_time"] == "2012-11-06T22:59:00+00:00"
+    assert "email" not in hit and isinstance(hit["uptime"], int)
+    es(client, "/report/list/", status=400)
+
+
+def test_report_list_paging_dates_and_deep_pages(client, load, monkeypatch):
+    docs = [crash_doc(DAY - i * HOUR, "paged") for i in range(1, 8)]
+    docs.append(crash_doc(DAY - datetime.timedelta(days=10), "paged"))
+    load(docs)
+    since = f"from/{DAY - 3 * HOUR * 24:%Y-%m-%d}/to/{DAY:%Y-%m-%d}/"
+    page = es(client, f"/report/list/signature/paged/{since}result_number/3/result_offset/2/")
+    assert page["total"] == 7
+    assert [h["date_processed"] for h in page["hits"]] == [
+        (DAY - i * HOUR).isoformat() for i in (3, 4, 5)]
+    until = (DAY - 5 * HOUR).isoformat()
+    assert es(client, f"/report/list/signature/paged/from/2012-10-01/to/{q(until)}/")["total"] == 3
+    assert es(client, f"/report/list/signature/paged/{since}result_offset/7/")["hits"] == []
+    monkeypatch.setattr(es_search, "HIT_WINDOW", 2)  # page with search_after past the window
+    for offset, number in ((0, 3), (1, 5), (3, 100), (6, 2), (8, 1)):
+        es(client, f"/report/list/signature/paged/from/2012-10-01/to/2012-11-08/"
+                   f"result_number/{number}/result_offset/{offset}/")
+
+
+# -- /search/signatures and the shared filters ------------------------------------------------
+
+@pytest.fixture
+def search_crashes(load):
+    products = products_doc(
+        version("WaterWolf", "1.0", "Release"),
+        version("WaterWolf", "3.0b2", "Beta", builds=["20001212010203"], major="3.0"),
+        version("WaterWolf", "4.0a1", "Nightly"))
+    windows = dict(os_name="Windows NT", build="20001212010203", reason="STACK_OVERFLOW")
+    load([
+        crash_doc(DAY, "sig1", product="WaterWolf", version="1.0", **windows),
+        crash_doc(DAY, "sig2", product="WaterWolf", version="3.0b2", release_channel="beta",
+                  **windows),
+        crash_doc(DAY, "sig2", product="WaterWolf", version="3.0", release_channel="beta",
+                  **windows),
+        crash_doc(DAY, "sig3", product="WaterWolf", version="1.0", release_channel="beta",
+                  **windows),
+        crash_doc(DAY, "sig1", product="WaterWolf", version="1.0", os_name="Linux",
+                  build="20001212010204", reason="SIGSEGV", hangid="h1"),
+        crash_doc(DAY, "sig1", product="WaterWolf", version="1.0", hangid="h1",
+                  process_type="plugin", plugin={"name": "Shockwave Flash",
+                                                 "filename": "NPSWF32.dll", "version": "11"},
+                  **windows),
+        crash_doc(DAY, "sig1", product="WaterWolf", version="4.0a1", release_channel="nightly",
+                  process_type="content", url="http://a.example/sig2", **windows),
+        crash_doc(DAY, "Foo::Bar", product="Firefox", version="16.0",
+                  user_comments="crashed on sig3 again", reason="SIGSEGV",
+                  build="20121024073032"),
+        crash_doc(DAY, "100%_*?\\", product="Other", version="1", build="x1"),
+    ], products=products)
+
+
+def signatures(client, path):
+    return {h["signature"]: h["count"] for h in es(client, path)["hits"]}
+
+
+def test_search_signatures_socorro_case(client, search_crashes):
+    body = es(client, f"/search/signatures/{WINDOW}products/WaterWolf/"
+                      "versions/WaterWolf:1.0+WaterWolf:3.0b2/os/win/build_ids/20001212010203/"
+                      "reasons/STACK_OVERFLOW/")
+    assert body == {"total": 2, "hits": [
+        {"signature": "sig1", "count": 2, "is_windows": 2, "is_mac": 0, "is_linux": 0,
+         "numhang": 1, "numplugin": 1, "numcontent": 0},
+        {"signature": "sig2", "count": 2, "is_windows": 2, "is_mac": 0, "is_linux": 0,
+         "numhang": 0, "numplugin": 0, "numcontent": 0}]}
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("versions/WaterWolf:1.0/", {"sig1": 3}),
+    ("versions/waterwolf:3.0b2/", {"sig2": 2}),
+    ("versions/WaterWolf:4.0a1/", {"sig1": 1}),
+    ("versions/WaterWolf:3.0/", {"sig2": 1}),  # unknown version: product and version only
+    ("os/linux/", {"sig1": 1}),
+    ("os/Windows+mac/products/WaterWolf/", {"sig1": 3, "sig2": 2, "sig3": 1}),
+    ("report_type/hang/", {"sig1": 2}),
+    ("report_type/crash/products/WaterWolf/", {"sig1": 2, "sig2": 2, "sig3": 1}),
+    ("report_process/plugin/", {"sig1": 1}),
+    ("report_process/content/", {"sig1": 1}),
+    ("report_process/browser/products/WaterWolf/", {"sig1": 2, "sig2": 2, "sig3": 1}),
+    ("report_process/plugin/plugin_terms/shock/", {"sig1": 1}),
+    ("report_process/plugin/plugin_terms/npswf/plugin_in/filename/plugin_search_mode/starts_with/",
+     {"sig1": 1}),
+    ("report_process/plugin/plugin_terms/Shockwave/plugin_search_mode/is_exactly/", {}),
+    ("reasons/SIGSEGV/", {"sig1": 1, "Foo::Bar": 1}),
+    ("build_from/20001212010204/", {"sig1": 1, "Foo::Bar": 1}),
+    ("build_to/20001212010203/", {"sig1": 3, "sig2": 2, "sig3": 1}),
+    ("branches/3.0/", {"sig2": 1}),
+    ("branches/9.9/", {}),
+    ("for/sig/in/signature/search_mode/starts_with/", {"sig1": 4, "sig2": 2, "sig3": 1}),
+    ("for/IG2/in/signature/search_mode/contains/", {"sig2": 2}),
+    ("for/sig2/", {"sig2": 2, "sig1": 1}),  # default: all fields, the url matches too
+    ("for/sig3/in/user_comments/", {"Foo::Bar": 1}),
+    ("for/Foo::Bar/in/frames/search_mode/is_exactly/", {"Foo::Bar": 1}),
+    ("for/foo::bar/in/frames/search_mode/is_exactly/", {}),
+    ("for/oo::B/in/dump/", {"Foo::Bar": 1}),
+    ("for/nothing+sig3/in/signature/", {"sig3": 1}),
+    ("for/SIG%25/in/signature/", {}),  # a literal % matches only itself
+    ("for/0%25_/in/signature/", {"100%_*?\\": 1}),
+    ("for/%2A%3F%5C/in/signature/", {"100%_*?\\": 1}),  # wildcard characters are literal
+    ("for/%3F/in/signature/search_mode/starts_with/", {}),
+])
+def test_search_filters(client, search_crashes, path, expected):
+    assert signatures(client, f"/search/signatures/{WINDOW}{path}") == expected
+
+
+def test_many_and_long_terms(client, search_crashes):
+    many = "+".join([f"t{n}" for n in range(1500)] + ["sig3"])
+    assert signatures(client, f"/search/signatures/{WINDOW}for/{many}/in/signature/") == {
+        "sig3": 1}
+    assert signatures(client, f"/search/signatures/{WINDOW}for/{'x' * 3000}/") == {}
+    assert signatures(client, f"/search/signatures/{WINDOW}for/{'ED ON SIG3 AGAIN' * 3}/") == {}
+    assert signatures(client, f"/search/signatures/{WINDOW}for/CRASHED%20ON%20SIG3%20AGAIN/"
+                              "in/user_comments+url/") == {"Foo::Bar": 1}
+    assert signatures(client, f"/search/signatures/{WINDOW}for/CRASHED%20ON%20SIG3%20AGAIN/"
+                              "in/user_comments/search_mode/starts_with/") == {"Foo::Bar": 1}
+
+
+def test_search_crashes_and_signatures_paging_and_total(client, search_crashes):
+    body = es(client, f"/search/crashes/{WINDOW}products/WaterWolf/result_number/2/")
+    assert body["total"] == 7 and len(body["hits"]) == 2
+    rest = es(client, f"/search/crashes/{WINDOW}?products=WaterWolf&result_number=10"
+                      "&result_offset=2")
+    assert rest["total"] == 7 and len(rest["hits"]) == 5
+    paged = es(client, f"/search/signatures/{WINDOW}result_number/1/result_offset/1/")
+    assert paged["total"] == 5 and len(paged["hits"]) == 1
+    assert es(client, f"/search/signatures/{WINDOW}result_offset/100/") == {"hits": [], "total": 5}
+    assert es(client, f"/search/signatures/{WINDOW}result_number/0/") == {"hits": [], "total": 5}
+
+
+# -- /crashes/comments, /crashes/frequency, /crashes/paireduuid ------------------------------
+
+def test_comments(client, load):
+    load([crash_doc(DAY - HOUR, "c", user_comments="I <3 crashes", email="a@example.com"),
+          crash_doc(DAY - 2 * HOUR, "c", user_comments="second", email=""),
+          crash_doc(DAY - 3 * HOUR, "c"),
+          crash_doc(DAY - 4 * HOUR, "c", user_comments=""),
+          crash_doc(DAY - 5 * HOUR, "c", user_comments="long " * 2000),
+          crash_doc(DAY - HOUR, "d", user_comments="other signature")])
+    assert es(client, f"/crashes/comments/{WINDOW}") is None
+    body = es(client, f"/crashes/comments/signature/c/{WINDOW}")
+    assert body["total"] == 3
+    assert body["hits"][:2] == [
+        {"date_processed": (DAY - HOUR).isoformat(), "user_comments": "I <3 crashes",
+         "uuid": body["hits"][0]["uuid"], "email": "a@example.com"},
+        {"date_processed": (DAY - 2 * HOUR).isoformat(), "user_comments": "second",
+         "uuid": body["hits"][1]["uuid"], "email": None}]
+    assert len(es(client, f"/crashes/comments/signature/c/{WINDOW}result_offset/1/")["hits"]) == 2
+
+
+def test_frequency_is_a_real_frequency(client, load):
+    load([crash_doc(DAY, "js", build="2012033116", os_name="Windows NT"),
+          crash_doc(DAY, "js", build="2012033116", os_name="Linux"),
+          crash_doc(DAY, "js", build="2012033117", os_name="Windows NT"),
+          crash_doc(DAY, "blah", build="2012033117", os_name="Unknown"),
+          crash_doc(DAY, "js", build=None)])
+    body = es(client, f"/crashes/frequency/signature/js/{WINDOW}")
+    assert body == {"total": 2, "hits": [
+        {"build_date": "2012033117", "count": 1, "total": 2, "frequency": 0.5,
+         "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
+         "count_linux": 0, "frequency_linux": 0.0},
+        {"build_date": "2012033116", "count": 2, "total": 2, "frequency": 1.0,
+         "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
+         "count_linux": 1, "frequency_linux": 1.0}]}
+    windows_only = es(client, f"/crashes/frequency/signature/js/{WINDOW}os/windows/")["hits"]
+    assert [(h["build_date"], h["count"], h["total"]) for h in windows_only] == [
+        ("2012033117", 1, 1), ("2012033116", 1, 1)]
+    assert es(client, f"/crashes/frequency/signature/none/{WINDOW}") == {"hits": [], "total": 0}
+    es(client, "/crashes/frequency/", status=400)
+
+
+def test_paireduuid(client, load):
+    yesterday = DAY - datetime.timedelta(days=1)
+    ids = {name: uuid_for(DAY if name != "c2" else yesterday, prefix=name) for name in
+           ("a1", "a2", "a3", "b1", "c1", "c2", "d1")}
+    load([crash_doc(DAY - HOUR, uuid=ids["a1"], hangid="ab1"),
+          crash_doc(DAY - HOUR, uuid=ids["a2"], hangid="ab1", process_type="plugin"),
+          crash_doc(DAY - HOUR, uuid=ids["a3"], hangid="ab1"),
+          crash_doc(DAY - HOUR, uuid=ids["b1"], hangid="xxx"),
+          crash_doc(DAY - HOUR, uuid=ids["c1"], hangid="cb1"),
+          crash_doc(yesterday, uuid=ids["c2"], hangid="cb1"),
+          crash_doc(DAY - datetime.timedelta(days=3), uuid=ids["d1"], hangid="cb1")])
+    one = es(client, f"/crashes/paireduuid/uuid/{ids['a1']}/hangid/ab1/")
+    assert one == {"hits": [{"uuid": min(ids["a2"], ids["a3"])}], "total": 1}
+    both = es(client, f"/crashes/paireduuid/uuid/{ids['a1']}/")
+    assert sorted(h["uuid"] for h in both["hits"]) == sorted([ids["a2"], ids["a3"]])
+    assert es(client, f"/crashes/paireduuid/uuid/{ids['b1']}/") == {"hits": [], "total": 0}
+    assert es(client, f"/crashes/paireduuid/uuid/{ids['c1']}/")["hits"] == [{"uuid": ids["c2"]}]
+    unknown = uuid_for(DAY, prefix="ffff")  # dated by its YYMMDD ending
+    assert es(client, f"/crashes/paireduuid/uuid/{unknown}/hangid/cb1/")["total"] == 1
+    assert es(client, "/crashes/paireduuid/uuid/unknown/") == {"hits": [], "total": 0}
+    es(client, "/crashes/paireduuid/", status=400)
+
+
+# -- /extensions, /signatureurls, /crashes/signatures ---------------------------------------
+
+def test_extensions_need_the_exact_date(client, load):
+    a1, a2 = uuid_for(DAY, "a1"), uuid_for(DAY, "a2")
+    load([crash_doc(DAY, uuid=a1, extensions=[{"id": f"id{i}", "version": f"version{i}"}
+                                              for i in (1, 2, 3)] + [{"id": "x", "version": None}]),
+          crash_doc(DAY, uuid=a2)])
+    body = es(client, f"/extensions/uuid/{a1}/date/{DAY.isoformat()}/")
+    assert [(h["extension_key"], h["extension_id"], h["extension_version"]) for h in body["hits"]] \
+        == [(0, "id1", "version1"), (1, "id2", "version2"), (2, "id3", "version3"), (3, "x", None)]
+    assert body["hits"][0]["date_processed"] == DAY.isoformat()
+    assert isinstance(body["hits"][0]["report_id"], int)
+    assert es(client, f"/extensions/uuid/{a2}/date/{DAY.isoformat()}/") == {"hits": [], "total": 0}
+    assert es(client, f"/extensions/uuid/nope/date/{DAY.isoformat()}/")["total"] == 0
+    for moment in (DAY + datetime.timedelta(seconds=1), DAY + datetime.timedelta(microseconds=1)):
+        assert es(client, f"/extensions/uuid/{a1}/date/{q(moment.isoformat())}/")["total"] == 0
+    es(client, "/extensions/", status=400)
+
+
+def test_signatureurls(client, load):
+    sig = "EMPTY: no crashing thread identified; corrupt dump"
+    url = "http://deusex.wikia.com/wiki/Praxis_kit"
+    load([crash_doc(DAY, sig, version="11.0", url=url),
+          crash_doc(DAY, sig, version="11.0", url=url),
+          crash_doc(DAY, sig, version="11.0", url="http://b.example/"),
+          crash_doc(DAY, sig, version="11.0", url=""),
+          crash_doc(DAY, sig, version="12.0", url="http://c.example/"),
+          crash_doc(DAY, sig, product="Fennec", version="11.0", url="http://d.example/")])
+    base = (f"/signatureurls/signature/{q(sig, 2)}/start_date/{q((DAY - HOUR).isoformat())}/"
+            f"end_date/{q((DAY + HOUR).isoformat())}/")
+    body = es(client, base + "products/Firefox/versions/Firefox:10.0+Firefox:11.0/")
+    assert body == {"total": 2, "hits": [{"url": url, "crash_count": 2},
+                                         {"url": "http://b.example/", "crash_count": 1}]}
+    assert es(client, base + "products/Fennec/versions/Firefox:11.0/")["total"] == 0
+    assert es(client, base + "products/ALL/versions/ALL/")["total"] == 4
+    es(client, "/signatureurls/signature/x/", status=400)
+
+
+def test_top_crashers_ranks_against_previous_period(client, load):
+    today = DAY
+    current, previous = today - datetime.timedelta(days=1), today - datetime.timedelta(days=8)
+    load([crash_doc(current, "rising") for _ in range(3)]
+         + [crash_doc(current, "steady", os_name="Mac OS X", hangid="h")]
+         + [crash_doc(current, "newcomer", process_type="plugin", uptime=10)]
+         + [crash_doc(current - HOUR, "b-tie"), crash_doc(current, "a-tie", version="17.0b1"),
+            crash_doc(current, "a-tie")]
+         + [crash_doc(previous, "steady") for _ in range(3)]
+         + [crash_doc(previous, "rising"), crash_doc(today, "rising")]
+         + [crash_doc(previous - datetime.timedelta(days=30), "rising", version="15.0")]
+         + [crash_doc(current, "other version", version="17.0b1")])
+    base = f"/crashes/signatures/product/Firefox/version/16.0.2/end_date/{today.date()}/"
+    body = es(client, base + "duration/168/")
+    assert body["totalNumberOfCrashes"] == 7
+    assert body["start_date"] == (today - datetime.timedelta(days=7)).isoformat()
+    assert [c["signature"] for c in body["crashes"]] == [
+        "rising", "a-tie", "b-tie", "newcomer", "steady"]
+    rows = {c["signature"]: c for c in body["crashes"]}
+    assert rows["rising"]["changeInRank"] == 1 and rows["rising"]["versions"] == "15.0, 16.0.2"
+    oldest = previous - datetime.timedelta(days=30)
+    assert rows["rising"]["first_report"] == oldest.date().isoformat()
+    assert rows["newcomer"]["changeInRank"] == "new" and rows["newcomer"]["previousRank"] is None
+    assert rows["a-tie"]["versions"] == "16.0.2, 17.0b1"
+    for path in ("crash_type/plugin/", "crash_type/browser/", "os/mac/limit/1/",
+                 "duration/1/", "duration/25/", "limit/2/", "os/windows/crash_type/content/"):
+        es(client, base + path)
+    es(client, f"/crashes/signatures/product/Firefox/version/16.0.2/"
+               f"end_date/{q((today - HOUR).isoformat())}/duration/30/")
+    empty = es(client, "/crashes/signatures/product/Firefox/version/9.0a1/")
+    assert empty["crashes"] == [] and empty["totalNumberOfCrashes"] == 0
+
+
+def test_values_longer_than_keywords_keep_are_a_documented_difference(client, load):
+    """docs/api.md: values over 8191 characters are found by contains/starts_with only."""
+    long_signature, long_comment = "S" * 9000, "C" * 9000
+    load([crash_doc(DAY, long_signature), crash_doc(DAY, "short", user_comments=long_comment)])
+
+    def totals(path):
+        return tuple(client.get(f"{path}force_api_impl/{backend}/").json["total"]
+                     for backend in ("postgresql", "elasticsearch"))
+
+    assert totals(f"/report/list/signature/{long_signature}/{WINDOW}") == (1, 0)
+    assert totals(f"/search/signatures/{WINDOW}") == (2, 1)
+    assert totals(f"/search/crashes/{WINDOW}for/{long_comment}/in/user_comments/"
+                  "search_mode/is_exactly/") == (1, 0)
+    contains = f"/search/crashes/{WINDOW}for/{long_comment[1:8500].lower()}/in/user_comments/"
+    assert totals(contains) == (1, 1)
+    assert es(client, f"/crashes/comments/signature/short/{WINDOW}")["hits"][0]["user_comments"] \
+        == long_comment
+
+
+# -- routing and outages ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/products/", "/products/builds/product/Firefox/",
+                                  "/util/versions_info/versions/Firefox:1.0/", "/job/uuid/x/",
+                                  "/priorityjobs/uuid/x/"])
+def test_services_elasticsearch_does_not_hold_list_postgresql(client, path):
+    error = es(client, path, status=400)["error"]
+    assert error["type"] == "unsupported_backend" and error["expected"] == ["postgresql"]
+
+
+def test_service_overrides_route_to_elasticsearch(clean_db, es_url, load):
+    load([crash_doc(DAY, "routed")])
+    with gateway(clean_db, es_url, PREFIX,
+                 "--implementations.service_overrides=report_list: elasticsearch") as client:
+        response = client.get(f"/report/list/signature/routed/{WINDOW}")
+        assert response.headers["X-Crashgate-Backend"] == "elasticsearch"
+        assert response.json["total"] == 1
+        other = client.get(f"/search/crashes/{WINDOW}")
+        assert other.headers["X-Crashgate-Backend"] == "postgresql"
+        forced = client.get(f"/report/list/signature/routed/{WINDOW}force_api_impl/postgresql/")
+        assert forced.headers["X-Crashgate-Backend"] == "postgresql"
+
+
+def test_unreachable_elasticsearch_is_503_while_postgresql_answers(clean_db):
+    store(clean_db, [crash_doc(DAY, "down")])
+    with gateway(clean_db, "http://127.0.0.1:1", PREFIX) as client:
+        for path in (f"/report/list/signature/down/{WINDOW}", f"/search/signatures/{WINDOW}",
+                     "/crashes/paireduuid/uuid/x/",
+                     "/crashes/signatures/product/Firefox/version/16.0.2/"):
+            down = client.get(path + "force_api_impl/elasticsearch/")
+            assert down.status == 503, path
+            assert down.headers["Content-Type"].startswith("application/json")
+            assert down.json["error"]["type"] == "backend_unavailable"
+            assert down.headers["Retry-After"] == "1"
+        answered = client.get(f"/report/list/signature/down/{WINDOW}")
+        assert answered.status == 200 and answered.json["total"] == 1
