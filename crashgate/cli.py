@@ -5,6 +5,9 @@
     crashgate load      FILE... [--strict] [opts]     bulk-load crash and products files
     crashgate fakedata  --crashes N --days D --seed S -o DIR    write a sample data set
     crashgate elasticsearch [--data-dir DIR] [--port N]   run a local Elasticsearch node
+    crashgate indexer   [--workers N] [--requeue-failed] [opts]   index queued crashes until Ctrl-C
+    crashgate reindex   --from YYYY-MM-DD --to YYYY-MM-DD [--pause-refresh] [opts]
+                                                      send a range of days to Elasticsearch again
 
 Configuration options (``--database.dsn=...``, ``--admin.conf=FILE``,
 ``--admin.dump_conf=FILE``, ...) are read by configman; see ``config/crashgate.ini-dist``.
@@ -16,6 +19,7 @@ import pathlib
 import signal
 import sys
 import tempfile
+import threading
 
 from crashgate.settings import load_config
 
@@ -144,7 +148,101 @@ def cmd_serve(rest):
     else:
         _ensure_schema(config.database.dsn)
     app = build_wsgi_app(config)
-    _serve_forever(app, config, embedded)
+    stop_indexer = _start_indexer(config)
+    try:
+        _serve_forever(app, config, embedded)
+    finally:
+        stop_indexer()
+    del server
+    return 0
+
+
+def _start_indexer(config):
+    """Run the outbox indexer in a background thread if enabled; return what stops it."""
+    if not config.elasticsearch.indexer_enabled:
+        return lambda: None
+    from crashgate.external.elasticsearch.indexer import Indexer, run_in_thread
+
+    log.info("indexing new crashes into Elasticsearch at %s",
+             ", ".join(config.elasticsearch.urls))
+    return run_in_thread(Indexer.from_config(config))
+
+
+@command
+def cmd_indexer(rest):
+    from crashgate.external.elasticsearch.indexer import Indexer
+    from crashgate.runtime import resolve_database
+
+    parser = argparse.ArgumentParser(
+        prog="crashgate indexer",
+        description="Send the crashes queued in PostgreSQL (es_outbox) to Elasticsearch, "
+                    "until Ctrl-C or SIGTERM.")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="bulk requests in flight (default %(default)s)")
+    parser.add_argument("--requeue-failed", action="store_true",
+                        help="first put the crashes Elasticsearch rejected back in the queue")
+    args, config = _config_and_args(parser, rest)
+    server = resolve_database(config)
+    _ensure_schema(config.database.dsn)
+    indexer = Indexer.from_config(config, workers=args.workers)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        if args.requeue_failed:
+            print(f"requeued {indexer.requeue_failed()} rejected crashes", flush=True)
+        print(f"indexing into Elasticsearch at {', '.join(config.elasticsearch.urls)}; "
+              f"{indexer.backlog()} crashes queued; Ctrl-C stops", flush=True)
+        indexer.run_forever(stop)
+    finally:
+        indexer.close()
+    stats = indexer.stats
+    print(f"indexer stopped: {stats.indexed} crashes indexed, {stats.failed} rejected",
+          flush=True)
+    del server
+    return 0
+
+
+@command
+def cmd_reindex(rest):
+    from crashgate.errors import BackendTimeout, BackendUnavailable
+    from crashgate.external.elasticsearch.indexer import Indexer
+    from crashgate.runtime import resolve_database
+
+    parser = argparse.ArgumentParser(
+        prog="crashgate reindex",
+        description="Send every crash processed in a range of days (UTC) to Elasticsearch "
+                    "again, e.g. to rebuild deleted or damaged indices.")
+    day = datetime.date.fromisoformat
+    parser.add_argument("--from", dest="first", type=day, required=True,
+                        help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", type=day, required=True,
+                        help="last day, YYYY-MM-DD (included)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="bulk requests in flight (default %(default)s)")
+    parser.add_argument("--pause-refresh", action="store_true",
+                        help="turn refresh off in the range's indices while reindexing "
+                             "(faster; the documents become searchable at the end)")
+    args, config = _config_and_args(parser, rest)
+    if args.last < args.first:
+        parser.error("--to is before --from")
+    start = datetime.datetime.combine(args.first, datetime.time(), datetime.timezone.utc)
+    end = datetime.datetime.combine(args.last + datetime.timedelta(days=1), datetime.time(),
+                                    datetime.timezone.utc)
+    server = resolve_database(config)
+    _ensure_schema(config.database.dsn)
+    indexer = Indexer.from_config(config, workers=args.workers)
+    try:
+        summary = indexer.reindex(start, end, pause_refresh=args.pause_refresh)
+    except (BackendUnavailable, BackendTimeout) as error:
+        print("\n".join([f"crashgate reindex: {error}", *getattr(error, "__notes__", [])]),
+              file=sys.stderr)
+        return 1
+    finally:
+        indexer.close()
+    print(f"reindexed {summary.sent} crashes processed from {start:%Y-%m-%d} to {end:%Y-%m-%d} "
+          f"(excluded) in {summary.seconds:.1f} s: {summary.rate:.0f} docs/s; "
+          f"{summary.failed} rejected (kept in es_outbox as failed)")
     del server
     return 0
 

@@ -12,7 +12,7 @@ from crashgate.external.postgresql.schema import setup_database
 DATA_TABLES = (
     "reports", "extensions", "plugins_reports", "plugins", "crash_ids", "signatures", "tcbs",
     "signature_products", "jobs", "priorityjobs", "releases_raw", "product_version_builds",
-    "product_versions", "products",
+    "product_versions", "products", "es_outbox",
 )
 
 

@@ -3,9 +3,10 @@
 A crash batch is COPied into a temporary staging table and spread over the crash tables by
 set-based statements. ``crash_ids`` decides which crashes are new (a uuid already stored is a
 duplicate and writes nothing); only new crashes feed the aggregates (``tcbs``,
-``signature_products``), so storing a batch twice changes nothing. Every statement that may
-meet another loader's rows locks them in key order, so concurrent loaders wait for each other
-instead of deadlocking, and aggregates are added with upserts, so no update is lost.
+``signature_products``) and the Elasticsearch outbox (``es_outbox``), so storing a batch twice
+changes nothing. Every statement that may meet another loader's rows locks them in key order,
+so concurrent loaders wait for each other instead of deadlocking, and aggregates are added with
+upserts, so no update is lost.
 """
 import dataclasses
 import datetime
@@ -106,13 +107,16 @@ _CREATE_STAGE = sql.SQL(
     sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("text" if kind == "jsonb" else kind))
     for name, kind in COPY_COLUMNS))
 _COPY_STAGE = sql.SQL("COPY {} ({}) FROM STDIN").format(STAGE, _names(COPY_NAMES))
-# Claim the uuids in crash_ids; the staged crashes already stored are dropped from the stage.
+# Claim the uuids in crash_ids and queue the new crashes in es_outbox (same transaction, so
+# a stored crash is always queued for indexing); crashes already stored leave the stage.
 _KEEP_NEW = sql.SQL("""
     WITH inserted AS (
         INSERT INTO crash_ids (uuid, date_processed)
         SELECT uuid, date_processed FROM {stage} ORDER BY uuid
         ON CONFLICT (uuid) DO NOTHING
-        RETURNING uuid),
+        RETURNING uuid, date_processed),
+    queued AS (  -- the outbox: new crashes wait there to be indexed into Elasticsearch
+        INSERT INTO es_outbox (uuid, date_processed) SELECT uuid, date_processed FROM inserted),
     dropped AS (
         DELETE FROM {stage} AS s
          WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.uuid = s.uuid))
