@@ -62,15 +62,19 @@ def pg_dsn(pg_server):
     return dsn
 
 
-@pytest.fixture
-def clean_db(pg_dsn):
-    """Empty every data table before the test; yields the DSN."""
-    conn = psycopg2.connect(pg_dsn)
+def truncate_data_tables(dsn):
+    conn = psycopg2.connect(dsn)
     try:
         with conn, conn.cursor() as cur:
             cur.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
     finally:
         conn.close()
+
+
+@pytest.fixture
+def clean_db(pg_dsn):
+    """Empty every data table before the test; yields the DSN."""
+    truncate_data_tables(pg_dsn)
     return pg_dsn
 
 

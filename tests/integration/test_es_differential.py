@@ -8,12 +8,11 @@ import itertools
 import re
 from urllib.parse import quote
 
-import psycopg2
 import pytest
 
 from crashgate.external.elasticsearch import search as es_search
 from crashgate.fakedata import TRICKY_SIGNATURES, generate_crashes, generate_products
-from tests.conftest import DATA_TABLES
+from tests.conftest import truncate_data_tables
 from tests.es_helpers import gateway, reindex
 from tests.factories import crash_doc, store
 
@@ -330,12 +329,7 @@ SMALL_PAGES = [path for path in CASES["search"] if "result_" in path] \
 @pytest.fixture(scope="module")
 def client(pg_dsn, es_url):
     """A gateway on the data set, stored in PostgreSQL and indexed in Elasticsearch."""
-    conn = psycopg2.connect(pg_dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
-    finally:
-        conn.close()
+    truncate_data_tables(pg_dsn)
     store(pg_dsn, CRASHES, products=PRODUCTS)
     assert reindex(es_url, pg_dsn, PREFIX) == len(CRASHES)
     with gateway(pg_dsn, es_url, PREFIX) as client:

@@ -9,7 +9,8 @@ import pytest
 from crashgate.external.elasticsearch import search as es_search
 from crashgate.fakedata import TRICKY_SIGNATURES
 from tests.es_helpers import gateway, reindex
-from tests.factories import crash_doc, products_doc, store, uuid_for, version
+from tests.factories import crash_doc, store, uuid_for
+from tests.search_cases import FILTER_CASES, search_crash_set
 
 PREFIX = "es-services-"
 UTC = datetime.timezone.utc
@@ -100,32 +101,7 @@ def test_report_list_paging_dates_and_deep_pages(client, load, monkeypatch):
 
 @pytest.fixture
 def search_crashes(load):
-    products = products_doc(
-        version("WaterWolf", "1.0", "Release"),
-        version("WaterWolf", "3.0b2", "Beta", builds=["20001212010203"], major="3.0"),
-        version("WaterWolf", "4.0a1", "Nightly"))
-    windows = dict(os_name="Windows NT", build="20001212010203", reason="STACK_OVERFLOW")
-    load([
-        crash_doc(DAY, "sig1", product="WaterWolf", version="1.0", **windows),
-        crash_doc(DAY, "sig2", product="WaterWolf", version="3.0b2", release_channel="beta",
-                  **windows),
-        crash_doc(DAY, "sig2", product="WaterWolf", version="3.0", release_channel="beta",
-                  **windows),
-        crash_doc(DAY, "sig3", product="WaterWolf", version="1.0", release_channel="beta",
-                  **windows),
-        crash_doc(DAY, "sig1", product="WaterWolf", version="1.0", os_name="Linux",
-                  build="20001212010204", reason="SIGSEGV", hangid="h1"),
-        crash_doc(DAY, "sig1", product="WaterWolf", version="1.0", hangid="h1",
-                  process_type="plugin", plugin={"name": "Shockwave Flash",
-                                                 "filename": "NPSWF32.dll", "version": "11"},
-                  **windows),
-        crash_doc(DAY, "sig1", product="WaterWolf", version="4.0a1", release_channel="nightly",
-                  process_type="content", url="http://a.example/sig2", **windows),
-        crash_doc(DAY, "Foo::Bar", product="Firefox", version="16.0",
-                  user_comments="crashed on sig3 again", reason="SIGSEGV",
-                  build="20121024073032"),
-        crash_doc(DAY, "100%_*?\\", product="Other", version="1", build="x1"),
-    ], products=products)
+    load(*search_crash_set(DAY))
 
 
 def signatures(client, path):
@@ -143,40 +119,7 @@ def test_search_signatures_socorro_case(client, search_crashes):
          "numhang": 0, "numplugin": 0, "numcontent": 0}]}
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("versions/WaterWolf:1.0/", {"sig1": 3}),
-    ("versions/waterwolf:3.0b2/", {"sig2": 2}),
-    ("versions/WaterWolf:4.0a1/", {"sig1": 1}),
-    ("versions/WaterWolf:3.0/", {"sig2": 1}),  # unknown version: product and version only
-    ("os/linux/", {"sig1": 1}),
-    ("os/Windows+mac/products/WaterWolf/", {"sig1": 3, "sig2": 2, "sig3": 1}),
-    ("report_type/hang/", {"sig1": 2}),
-    ("report_type/crash/products/WaterWolf/", {"sig1": 2, "sig2": 2, "sig3": 1}),
-    ("report_process/plugin/", {"sig1": 1}),
-    ("report_process/content/", {"sig1": 1}),
-    ("report_process/browser/products/WaterWolf/", {"sig1": 2, "sig2": 2, "sig3": 1}),
-    ("report_process/plugin/plugin_terms/shock/", {"sig1": 1}),
-    ("report_process/plugin/plugin_terms/npswf/plugin_in/filename/plugin_search_mode/starts_with/",
-     {"sig1": 1}),
-    ("report_process/plugin/plugin_terms/Shockwave/plugin_search_mode/is_exactly/", {}),
-    ("reasons/SIGSEGV/", {"sig1": 1, "Foo::Bar": 1}),
-    ("build_from/20001212010204/", {"sig1": 1, "Foo::Bar": 1}),
-    ("build_to/20001212010203/", {"sig1": 3, "sig2": 2, "sig3": 1}),
-    ("branches/3.0/", {"sig2": 1}),
-    ("branches/9.9/", {}),
-    ("for/sig/in/signature/search_mode/starts_with/", {"sig1": 4, "sig2": 2, "sig3": 1}),
-    ("for/IG2/in/signature/search_mode/contains/", {"sig2": 2}),
-    ("for/sig2/", {"sig2": 2, "sig1": 1}),  # default: all fields, the url matches too
-    ("for/sig3/in/user_comments/", {"Foo::Bar": 1}),
-    ("for/Foo::Bar/in/frames/search_mode/is_exactly/", {"Foo::Bar": 1}),
-    ("for/foo::bar/in/frames/search_mode/is_exactly/", {}),
-    ("for/oo::B/in/dump/", {"Foo::Bar": 1}),
-    ("for/nothing+sig3/in/signature/", {"sig3": 1}),
-    ("for/SIG%25/in/signature/", {}),  # a literal % matches only itself
-    ("for/0%25_/in/signature/", {"100%_*?\\": 1}),
-    ("for/%2A%3F%5C/in/signature/", {"100%_*?\\": 1}),  # wildcard characters are literal
-    ("for/%3F/in/signature/search_mode/starts_with/", {}),
-])
+@pytest.mark.parametrize("path, expected", FILTER_CASES)
 def test_search_filters(client, search_crashes, path, expected):
     assert signatures(client, f"/search/signatures/{WINDOW}{path}") == expected
 
