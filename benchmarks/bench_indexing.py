@@ -5,7 +5,7 @@
    ``es_outbox`` as any store does); the outbox write is then timed on its own: every crash
    inserted into the emptied ``es_outbox`` by the statement shape ``store_crashes`` uses;
 2. a fresh local Elasticsearch node (``crashgate.external.elasticsearch.node``) in /tmp;
-3. a warm-up (a few days reindexed into throw-away indices), so the JIT is warm;
+3. a warm-up: the first run of step 4, once, unmeasured (a fresh JVM indexes far slower);
 4. for each run ``WORKERSxBATCH[@REFRESH]``: delete the crash indices, refill the outbox with
    every crash (same order each time), run the indexer as ``crashgate serve`` does
    (``run_in_thread``) and time it until the outbox is empty; check the index holds every
@@ -17,7 +17,7 @@
 The machine's load average is printed with the figures: Python, PostgreSQL and the JVM share
 its cores, and anything else running skews the result.
 
-    python benchmarks/bench_indexing.py [--crashes 100000] [--runs 2x2000,1x2000,2x500,...]
+    python benchmarks/bench_indexing.py [--crashes 100000] [--runs 3x2000,2x2000,3x500,...]
 """
 import argparse
 import contextlib
@@ -141,19 +141,10 @@ def parse_run(text):
     return workers, batch_size, refresh or None
 
 
-def warm_up(dsn, es, url, days=6):
-    """Index a few days once, unmeasured, so the node's JIT is warm."""
-    indexer = Indexer(dsn, [url], index_prefix="bench-warmup-", index_period="week")
-    with contextlib.closing(indexer):
-        sent = indexer.reindex(START, START + datetime.timedelta(days=days)).sent
-    es.indices.delete(index="bench-warmup-*", ignore_unavailable=True)
-    log(f"warm-up: {sent} crashes indexed")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--crashes", type=int, default=100_000)
-    parser.add_argument("--runs", default="2x2000,1x2000,2x500,2x5000,2x500@30s",
+    parser.add_argument("--runs", default="3x2000,2x2000,1x2000,3x500,2x500,3x500@30s",
                         help="WORKERSxBATCH[@REFRESH] drains; the first is the default "
                              "configuration and is also used for reindex")
     args = parser.parse_args(argv)
@@ -167,7 +158,7 @@ def main(argv=None):
         log(f"outbox write {outbox_us:.1f} us/crash")
         node = start_node(scratch / "es")
         es = Elasticsearch(node.url, timeout=120)
-        warm_up(dsn, es, node.url)
+        log(f"warm-up (unmeasured): {drain_run(dsn, es, node.url, *runs[0], load['loaded'])}")
         results = []
         for workers, batch_size, refresh in runs:
             results.append(drain_run(dsn, es, node.url, workers, batch_size, refresh,

@@ -177,7 +177,7 @@ def cmd_indexer(rest):
         prog="crashgate indexer",
         description="Send the crashes queued in PostgreSQL (es_outbox) to Elasticsearch, "
                     "until Ctrl-C or SIGTERM.")
-    parser.add_argument("--workers", type=int, default=2,
+    parser.add_argument("--workers", type=int, default=3,
                         help="bulk requests in flight (default %(default)s)")
     parser.add_argument("--requeue-failed", action="store_true",
                         help="first put the crashes Elasticsearch rejected back in the queue")
@@ -218,7 +218,7 @@ def cmd_reindex(rest):
                         help="first day, YYYY-MM-DD")
     parser.add_argument("--to", dest="last", type=day, required=True,
                         help="last day, YYYY-MM-DD (included)")
-    parser.add_argument("--workers", type=int, default=2,
+    parser.add_argument("--workers", type=int, default=3,
                         help="bulk requests in flight (default %(default)s)")
     parser.add_argument("--pause-refresh", action="store_true",
                         help="turn refresh off in the range's indices while reindexing "

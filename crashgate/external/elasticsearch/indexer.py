@@ -58,7 +58,7 @@ class Indexer:
     """
 
     def __init__(self, dsn, urls, *, index_prefix, index_period, shards=1, replicas=0,
-                 batch_size=2000, idle_seconds=1.0, workers=2, timeout_seconds=10.0,
+                 batch_size=2000, idle_seconds=1.0, workers=3, timeout_seconds=10.0,
                  statement_timeout_ms=60000, connect_timeout_seconds=3,
                  first_backoff_seconds=0.5, max_backoff_seconds=30.0):
         self.client = Elasticsearch(list(urls), timeout=max(timeout_seconds,
