@@ -15,6 +15,15 @@ SERVICES = [
     "search_crashes = crashgate.services.reports:SearchCrashes",
     "search_signatures = crashgate.services.reports:SearchSignatures",
     "signatureurls = crashgate.services.reports:SignatureURLs",
+    "pc_reports = crashgate.services.partycrasher:Reports",
+    "pc_dry_run = crashgate.services.partycrasher:DryRun",
+    "pc_report = crashgate.services.partycrasher:ReportView",
+    "pc_report_summary = crashgate.services.partycrasher:ReportSummary",
+    "pc_report_compare = crashgate.services.partycrasher:ReportCompare",
+    "pc_buckets = crashgate.services.partycrasher:TopBuckets",
+    "pc_bucket = crashgate.services.partycrasher:BucketView",
+    "pc_config = crashgate.services.partycrasher:ProjectConfig",
+    "pc_search = crashgate.services.partycrasher:Search",
 ]
 BACKENDS = [
     "postgresql = crashgate.external.postgresql.backend:PostgreSQLBackend",
@@ -35,6 +44,14 @@ IMPLEMENTATIONS = [
     "postgresql.search_crashes = crashgate.external.postgresql.reports:SearchCrashes",
     "postgresql.search_signatures = crashgate.external.postgresql.reports:SearchSignatures",
     "postgresql.signatureurls = crashgate.external.postgresql.reports:SignatureURLs",
+    "postgresql.pc_reports = crashgate.external.postgresql.partycrasher.implementations:Reports",
+    "postgresql.pc_dry_run = crashgate.external.postgresql.partycrasher.implementations:Reports",
+    "postgresql.pc_report = crashgate.external.postgresql.partycrasher.implementations:Report",
+    "postgresql.pc_report_summary = crashgate.external.postgresql.partycrasher.implementations:Report",
+    "postgresql.pc_report_compare = crashgate.external.postgresql.partycrasher.implementations:Report",
+    "postgresql.pc_buckets = crashgate.external.postgresql.partycrasher.implementations:TopBuckets",
+    "postgresql.pc_bucket = crashgate.external.postgresql.partycrasher.implementations:Bucket",
+    "postgresql.pc_search = crashgate.external.postgresql.partycrasher.implementations:Search",
     "elasticsearch.crashes_comments = crashgate.external.elasticsearch.crashes:CrashesComments",
     "elasticsearch.crashes_frequency = crashgate.external.elasticsearch.crashes:CrashesFrequency",
     "elasticsearch.crashes_paireduuid = crashgate.external.elasticsearch.crashes:CrashesPaireduuid",
@@ -44,6 +61,9 @@ IMPLEMENTATIONS = [
     "elasticsearch.search_crashes = crashgate.external.elasticsearch.reports:SearchCrashes",
     "elasticsearch.search_signatures = crashgate.external.elasticsearch.reports:SearchSignatures",
     "elasticsearch.signatureurls = crashgate.external.elasticsearch.reports:SignatureURLs",
+    "elasticsearch.pc_reports = crashgate.external.elasticsearch.bucketing:Reports",
+    "elasticsearch.pc_dry_run = crashgate.external.elasticsearch.bucketing:Reports",
+    "elasticsearch.pc_search = crashgate.external.elasticsearch.bucketing:Search",
 ]
 
 setup(
@@ -67,12 +87,18 @@ setup(
         "gunicorn>=21",
         "cheroot>=10",
         "orjson>=3.9",
+        "regex>=2023.0",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "openapi-spec-validator>=0.7"]},
     entry_points={
         "console_scripts": ["crashgate = crashgate.cli:main"],
         "crashgate.services": SERVICES,
         "crashgate.backends": BACKENDS,
         "crashgate.implementations": IMPLEMENTATIONS,
+        "crashgate.tokenizers": [
+            "camel = crashgate.bucketing.tokenizers:camel",
+            "lerch = crashgate.bucketing.tokenizers:lerch",
+            "space = crashgate.bucketing.tokenizers:space",
+        ],
     },
 )

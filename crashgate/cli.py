@@ -8,6 +8,8 @@
     crashgate indexer   [--workers N] [--requeue-failed] [opts]   index queued crashes until Ctrl-C
     crashgate reindex   --from YYYY-MM-DD --to YYYY-MM-DD [--pause-refresh] [opts]
                                                       send a range of days to Elasticsearch again
+    crashgate evaluate-bucketing [--engines postgresql,elasticsearch] [--reports N | --data F]
+                                                      bucketing quality (BCubed) per threshold
 
 Configuration options (``--database.dsn=...``, ``--admin.conf=FILE``,
 ``--admin.dump_conf=FILE``, ...) are read by configman; see ``config/crashgate.ini-dist``.
@@ -106,7 +108,12 @@ def cmd_fakedata(rest):
     parser.add_argument("--end-date", type=datetime.date.fromisoformat, default=None,
                         help="last day of the data (YYYY-MM-DD, default today UTC)")
     parser.add_argument("-o", "--output", type=pathlib.Path, required=True)
+    parser.add_argument("--labelled", type=int, metavar="N", default=0,
+                        help="instead: write N PartyCrasher reports with gold bucket labels "
+                             "to OUTPUT as JSON lines {\"label\", \"report\"}")
     args = parser.parse_args(rest)
+    if args.labelled:
+        return _write_labelled(args)
     summary = write_dataset(args.output, crashes=args.crashes, days=args.days, seed=args.seed,
                             end_date=args.end_date, progress=_progress_printer("generated"))
     if sys.stderr.isatty():
@@ -114,6 +121,27 @@ def cmd_fakedata(rest):
     print(f"wrote {summary['crashes']} crashes in {len(summary['files'])} files and "
           f"{summary['products_file']} in {summary['seconds']:.1f} s")
     return 0
+
+
+def _write_labelled(args):
+    import orjson
+
+    from crashgate.fakedata.labelled import generate_labelled_reports
+
+    pairs = generate_labelled_reports(args.labelled, seed=args.seed, days=args.days,
+                                      start=_labelled_start(args))
+    with open(args.output, "wb") as out:
+        for report, label in pairs:
+            out.write(orjson.dumps({"label": label, "report": report}) + b"\n")
+    print(f"wrote {len(pairs)} labelled reports ({len({label for _, label in pairs})} gold "
+          f"buckets) to {args.output}")
+    return 0
+
+
+def _labelled_start(args):
+    if args.end_date is None:
+        return None
+    return args.end_date - datetime.timedelta(days=args.days - 1)
 
 
 def _progress_printer(verb):
@@ -158,42 +186,54 @@ def cmd_serve(rest):
 
 
 def _start_indexer(config):
-    """Run the outbox indexer in a background thread if enabled; return what stops it."""
+    """Run the outbox indexers (crashes, PartyCrasher reports) in background threads if
+    enabled; return what stops them."""
     if not config.elasticsearch.indexer_enabled:
         return lambda: None
     from crashgate.external.elasticsearch.indexer import Indexer, run_in_thread
+    from crashgate.external.elasticsearch.reports_index import ReportsIndexer
 
-    log.info("indexing new crashes into Elasticsearch at %s",
+    log.info("indexing new crashes and reports into Elasticsearch at %s",
              ", ".join(config.elasticsearch.urls))
-    return run_in_thread(Indexer.from_config(config))
+    stoppers = [run_in_thread(Indexer.from_config(config)),
+                run_in_thread(ReportsIndexer.from_config(config))]
+    return lambda: [stop() for stop in stoppers]
 
 
 @command
 def cmd_indexer(rest):
-    from crashgate.external.elasticsearch.indexer import Indexer
+    from crashgate.external.elasticsearch.indexer import Indexer, run_in_thread
+    from crashgate.external.elasticsearch.reports_index import ReportsIndexer
     from crashgate.runtime import resolve_database
 
     parser = argparse.ArgumentParser(
         prog="crashgate indexer",
-        description="Send the crashes queued in PostgreSQL (es_outbox) to Elasticsearch, "
-                    "until Ctrl-C or SIGTERM.")
-    parser.add_argument("--workers", type=int, default=3,
-                        help="bulk requests in flight (default %(default)s)")
+        description="Send the crashes and PartyCrasher reports queued in PostgreSQL to "
+                    "Elasticsearch, until Ctrl-C or SIGTERM.")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="bulk requests in flight (default: elasticsearch.indexer_workers)")
     parser.add_argument("--requeue-failed", action="store_true",
                         help="first put the crashes Elasticsearch rejected back in the queue")
     args, config = _config_and_args(parser, rest)
     server = resolve_database(config)
     _ensure_schema(config.database.dsn)
-    indexer = Indexer.from_config(config, workers=args.workers)
+    indexer = Indexer.from_config(config, **_workers(args))
+    reports_indexer = ReportsIndexer.from_config(config)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
         if args.requeue_failed:
             print(f"requeued {indexer.requeue_failed()} rejected crashes", flush=True)
+            print(f"requeued {reports_indexer.requeue_failed()} rejected reports", flush=True)
+        stop_reports = run_in_thread(reports_indexer)
         print(f"indexing into Elasticsearch at {', '.join(config.elasticsearch.urls)}; "
-              f"{indexer.backlog()} crashes queued; Ctrl-C stops", flush=True)
-        indexer.run_forever(stop)
+              f"{indexer.backlog()} crashes and {reports_indexer.backlog()} reports queued; "
+              f"Ctrl-C stops", flush=True)
+        try:
+            indexer.run_forever(stop)
+        finally:
+            stop_reports()
     finally:
         indexer.close()
     stats = indexer.stats
@@ -218,8 +258,8 @@ def cmd_reindex(rest):
                         help="first day, YYYY-MM-DD")
     parser.add_argument("--to", dest="last", type=day, required=True,
                         help="last day, YYYY-MM-DD (included)")
-    parser.add_argument("--workers", type=int, default=3,
-                        help="bulk requests in flight (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="bulk requests in flight (default: elasticsearch.indexer_workers)")
     parser.add_argument("--pause-refresh", action="store_true",
                         help="turn refresh off in the range's indices while reindexing "
                              "(faster; the documents become searchable at the end)")
@@ -231,7 +271,7 @@ def cmd_reindex(rest):
                                     datetime.timezone.utc)
     server = resolve_database(config)
     _ensure_schema(config.database.dsn)
-    indexer = Indexer.from_config(config, workers=args.workers)
+    indexer = Indexer.from_config(config, **_workers(args))
     try:
         summary = indexer.reindex(start, end, pause_refresh=args.pause_refresh)
     except (BackendUnavailable, BackendTimeout) as error:
@@ -245,6 +285,61 @@ def cmd_reindex(rest):
           f"{summary.failed} rejected (kept in es_outbox as failed)")
     del server
     return 0
+
+
+@command
+def cmd_evaluate_bucketing(rest):
+    import orjson
+
+    from crashgate.bucketing.evaluation import format_table
+    from crashgate.bucketing_evaluation import best_row, evaluate_engines
+    from crashgate.runtime import resolve_database
+
+    parser = argparse.ArgumentParser(
+        prog="crashgate evaluate-bucketing",
+        description="Post labelled reports in time order through each bucketing engine (in a "
+                    "scratch database) and print BCubed precision/recall/F1 and purity per "
+                    "threshold.")
+    parser.add_argument("--engines", default="postgresql",
+                        help="comma-separated engines (postgresql, elasticsearch)")
+    parser.add_argument("--reports", type=int, default=2000,
+                        help="generate this many labelled reports (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=pathlib.Path,
+                        help="read labelled reports (JSON lines {label, report}) instead")
+    parser.add_argument("--every", type=int, default=None,
+                        help="also print cumulative rows every N reports")
+    parser.add_argument("--min-f1", type=float, default=None,
+                        help="exit 1 when an engine's best BCubed F1 is below this")
+    args, config = _config_and_args(parser, rest)
+    if args.data:
+        lines = args.data.read_bytes().splitlines()
+        labelled = [(item["report"], item["label"])
+                    for item in map(orjson.loads, filter(None, lines))]
+    else:
+        from crashgate.fakedata.labelled import generate_labelled_reports
+
+        labelled = generate_labelled_reports(args.reports, seed=args.seed)
+    server = resolve_database(config)
+    failed = False
+
+    def report(engine, rows, seconds):
+        nonlocal failed
+        best = best_row(rows)
+        print(f"engine {engine}: {len(labelled)} reports in {seconds:.1f} s "
+              f"({len(labelled) / seconds:.0f} reports/s); best F1 {best['bcubed_f1']:.3f} "
+              f"at T = {best['threshold']}")
+        print(format_table(rows), flush=True)
+        failed |= args.min_f1 is not None and best["bcubed_f1"] < args.min_f1
+
+    evaluate_engines(config, [e.strip() for e in args.engines.split(",") if e.strip()],
+                     labelled, every=args.every, out=report)
+    del server
+    return 1 if failed else 0
+
+
+def _workers(args):
+    return {"workers": args.workers} if args.workers else {}
 
 
 def _ensure_schema(dsn):

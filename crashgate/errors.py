@@ -70,6 +70,13 @@ class UnsupportedBackend(BadRequest):
         )
 
 
+class Forbidden(CrashgateError):
+    """The operation is disabled by configuration or not allowed for this client."""
+
+    status = 403
+    type = "forbidden"
+
+
 class NotFound(CrashgateError):
     status = 404
     type = "not_found"

@@ -32,7 +32,7 @@ def resolve_database(config):
 
 def build_gateway(config):
     """Load every plugin once and wire them into a :class:`Gateway`."""
-    services = {name: cls() for name, cls in plugins.load_group(plugins.SERVICES).items()}
+    services = {name: cls(config) for name, cls in plugins.load_group(plugins.SERVICES).items()}
     for name, service in services.items():
         service.name = name
     backends = {name: cls(config) for name, cls in plugins.load_group(plugins.BACKENDS).items()}
@@ -49,7 +49,8 @@ def build_gateway(config):
     dispatcher = Dispatcher(implementations, config.implementations.default,
                             config.implementations.service_overrides, set(services))
     return Gateway(services, dispatcher, backends,
-                   max_body_bytes=config.web_server.max_body_bytes)
+                   max_body_bytes=config.web_server.max_body_bytes,
+                   cors_origins=config.web_server.cors_origins)
 
 
 def build_wsgi_app(config):

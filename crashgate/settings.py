@@ -41,6 +41,10 @@ def definitions():
                    doc="worker threads of the built-in server (`crashgate serve`)")
     web.add_option("max_body_bytes", default=10 * 1024 * 1024, from_string_converter=int,
                    doc="largest request body accepted, in bytes (larger -> 413)")
+    web.add_option("cors_origins", default="*", from_string_converter=origin_list,
+                   to_string_converter=", ".join,
+                   doc="origins allowed to call the API from a browser (CORS), "
+                       "comma-separated; * = any; empty = no CORS headers")
 
     db = root.namespace("database")
     db.add_option("dsn", default="",
@@ -78,10 +82,41 @@ def definitions():
     es.add_option("indexer_enabled", default="true", from_string_converter=_boolean,
                   doc="run the outbox indexer inside `crashgate serve` (else run "
                       "`crashgate indexer` separately)")
-    es.add_option("indexer_batch_size", default=2000, from_string_converter=int,
+    es.add_option("indexer_batch_size", default=500, from_string_converter=int,
                   doc="crashes sent to Elasticsearch per bulk request")
+    es.add_option("indexer_workers", default=3, from_string_converter=int,
+                  doc="bulk requests the indexer keeps in flight (threads)")
+    es.add_option("indexer_bulk_mode_backlog", default=20000, from_string_converter=int,
+                  doc="outbox backlog above which the indexer turns refresh off and replicas "
+                      "to 0 in the crash indices until it has drained (0: never)")
+    es.add_option("reports_index", default="crashgate-reports",
+                  doc="index of the PartyCrasher reports (the Elasticsearch bucketing engine's "
+                      "candidate search), fed from PostgreSQL by the indexer")
     es.add_option("indexer_idle_seconds", default=1.0, from_string_converter=float,
                   doc="pause of the indexer when the outbox is empty")
+
+    bucketing = root.namespace("bucketing")
+    bucketing.add_option("thresholds", default="3.0, 4.0, 5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 9.0",
+                         from_string_converter=threshold_list,
+                         to_string_converter=threshold_list_to_str,
+                         doc="similarity thresholds (0.0-10.0, one decimal) at which every "
+                             "report is assigned a bucket; 10 = identical reports")
+    bucketing.add_option("default_threshold", default="5.0",
+                         doc="threshold served by /config and used by /buckets without one; "
+                             "must be one of bucketing.thresholds (5.0 had the best BCubed F1 "
+                             "on labelled data: benchmarks/RESULTS.md)")
+    bucketing.add_option("tokenizer", default="camel",
+                         doc="tokenizer plugin (entry-point group crashgate.tokenizers): "
+                             "camel, lerch or space")
+    bucketing.add_option("candidates", default=20, from_string_converter=int,
+                         doc="reports scored exactly per new report (taken from the engine's "
+                             "candidate search)")
+    bucketing.add_option("query_terms", default=25, from_string_converter=int,
+                         doc="most discriminative terms of a new report used for the candidate "
+                             "search")
+    bucketing.add_option("allow_delete_all", default="false", from_string_converter=_boolean,
+                         doc="allow DELETE /reports (deletes every PartyCrasher report; 403 "
+                             "otherwise)")
 
     impl = root.namespace("implementations")
     impl.add_option("default", default="postgresql",
@@ -109,6 +144,24 @@ def definitions():
     logging_ns.add_option("format", default="%(asctime)s %(levelname)s %(name)s: %(message)s",
                           doc="Python logging format string")
     return root
+
+
+def threshold_list(text):
+    """``'3.5, 4.0'`` -> sorted list of Decimal thresholds quantised to 0.1."""
+    from crashgate.bucketing.thresholds import parse_threshold
+    values = sorted({parse_threshold(part) for part in str(text).split(",") if part.strip()})
+    if not values:
+        raise ValueError("expected at least one threshold")
+    return values
+
+
+def threshold_list_to_str(values):
+    return ", ".join(f"{value:.1f}" for value in values)
+
+
+def origin_list(text):
+    """``'https://a.example, https://b.example'`` -> list (may be empty)."""
+    return [part.strip().rstrip("/") for part in str(text).split(",") if part.strip()]
 
 
 def url_list(text):

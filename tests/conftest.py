@@ -12,7 +12,9 @@ from crashgate.external.postgresql.schema import setup_database
 DATA_TABLES = (
     "reports", "extensions", "plugins_reports", "plugins", "crash_ids", "signatures", "tcbs",
     "signature_products", "jobs", "priorityjobs", "releases_raw", "product_version_builds",
-    "product_versions", "products", "es_outbox",
+    "product_versions", "products", "es_outbox", "crash_daily", "signature_daily",
+    "signature_daily_totals", "tcbs_weekly", "pc_reports", "pc_bucket_members", "pc_terms",
+    "pc_projects", "pc_reports_index_outbox",
 )
 
 

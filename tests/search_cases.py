@@ -37,6 +37,17 @@ def search_crash_set(when):
     return docs, products
 
 
+def frequency_crash_set(when):
+    """Crashes of the /crashes/frequency cases, processed at ``when``: signature js in builds
+    2012033116 (Windows, Linux) and 2012033117 (Windows); blah in 2012033117."""
+    return [
+        crash_doc(when, "js", build="2012033116", os_name="Windows NT"),
+        crash_doc(when, "js", build="2012033116", os_name="Linux"),
+        crash_doc(when, "js", build="2012033117", os_name="Windows NT"),
+        crash_doc(when, "blah", build="2012033117", os_name="Unknown"),
+    ]
+
+
 # (path tail after /search/signatures/, expected {signature: count})
 FILTER_CASES = [
     ("versions/WaterWolf:1.0/", {"sig1": 3}),

@@ -74,3 +74,10 @@ class WSGIClient:
         body = urlencode(data or {}, doseq=True).encode()
         return self.request("POST", uri, body=body,
                             content_type="application/x-www-form-urlencoded", **kwargs)
+
+    def post_json(self, uri, document, **kwargs):
+        return self.request("POST", uri, body=json.dumps(document).encode(),
+                            content_type="application/json", **kwargs)
+
+    def delete(self, uri, **kwargs):
+        return self.request("DELETE", uri, **kwargs)

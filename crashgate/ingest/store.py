@@ -3,10 +3,12 @@
 A crash batch is COPied into a temporary staging table and spread over the crash tables by
 set-based statements. ``crash_ids`` decides which crashes are new (a uuid already stored is a
 duplicate and writes nothing); only new crashes feed the aggregates (``tcbs``,
-``signature_products``) and the Elasticsearch outbox (``es_outbox``), so storing a batch twice
-changes nothing. Every statement that may meet another loader's rows locks them in key order,
-so concurrent loaders wait for each other instead of deadlocking, and aggregates are added with
-upserts, so no update is lost.
+``signature_products``, ``tcbs_weekly`` and the daily ``crash_daily``,
+``signature_daily``, ``signature_daily_totals``) and the
+Elasticsearch outbox (``es_outbox``), so storing a batch twice changes nothing. Every
+statement that may meet another loader's rows locks them in key order, so concurrent loaders
+wait for each other instead of deadlocking, and aggregates are added with upserts, so no
+update is lost.
 """
 import dataclasses
 import datetime
@@ -178,6 +180,62 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
                      lin_count = t.lin_count + EXCLUDED.lin_count,
                      hang_count = t.hang_count + EXCLUDED.hang_count,
                      startup_count = t.startup_count + EXCLUDED.startup_count""",
+    """INSERT INTO tcbs_weekly AS t (product, version, week_start, signature_id, process_type,
+                                     report_count, win_count, mac_count, lin_count, hang_count,
+                                     startup_count)
+       SELECT s.product, s.version, date_trunc('week', s.date_processed AT TIME ZONE 'UTC')::date,
+              g.signature_id, coalesce(process_type, 'browser'),
+              count(*), count(*) FILTER (WHERE os_name = 'Windows NT'),
+              count(*) FILTER (WHERE os_name = 'Mac OS X'),
+              count(*) FILTER (WHERE os_name = 'Linux'),
+              count(*) FILTER (WHERE hangid IS NOT NULL), count(*) FILTER (WHERE uptime < 60)
+         FROM {stage} s JOIN signatures g ON g.signature = s.signature
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+       ON CONFLICT (product, version, week_start, signature_id, process_type)
+       DO UPDATE SET report_count = t.report_count + EXCLUDED.report_count,
+                     win_count = t.win_count + EXCLUDED.win_count,
+                     mac_count = t.mac_count + EXCLUDED.mac_count,
+                     lin_count = t.lin_count + EXCLUDED.lin_count,
+                     hang_count = t.hang_count + EXCLUDED.hang_count,
+                     startup_count = t.startup_count + EXCLUDED.startup_count""",
+    """INSERT INTO crash_daily AS d (date_processed, product, version, build, release_channel,
+                                     os_name, process_type, reason, hangid, report_count)
+       SELECT date_trunc('day', date_processed, 'UTC'), product, version, build,
+              release_channel, os_name, process_type, reason,
+              CASE WHEN hangid IS NOT NULL THEN true END, count(*)
+         FROM {stage} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+       ON CONFLICT (date_processed, product, version, build, release_channel, os_name,
+                    process_type, reason, hangid)
+       DO UPDATE SET report_count = d.report_count + EXCLUDED.report_count""",
+    """INSERT INTO signature_daily AS d (date_processed, signature_id, product, version,
+                                         release_channel, os_name, process_type, hangid,
+                                         report_count)
+       SELECT date_trunc('day', s.date_processed, 'UTC'), g.signature_id, s.product, s.version,
+              s.release_channel, s.os_name, s.process_type,
+              CASE WHEN s.hangid IS NOT NULL THEN true END, count(*)
+         FROM {stage} s JOIN signatures g ON g.signature = s.signature
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+       ON CONFLICT (date_processed, signature_id, product, version, release_channel, os_name,
+                    process_type, hangid)
+       DO UPDATE SET report_count = d.report_count + EXCLUDED.report_count""",
+    """INSERT INTO signature_daily_totals AS d
+       SELECT date_trunc('day', s.date_processed, 'UTC'), g.signature_id, count(*),
+              count(*) FILTER (WHERE os_name = 'Windows NT'),
+              count(*) FILTER (WHERE os_name = 'Mac OS X'),
+              count(*) FILTER (WHERE os_name = 'Linux'),
+              count(*) FILTER (WHERE hangid IS NOT NULL),
+              count(*) FILTER (WHERE process_type = 'plugin'),
+              count(*) FILTER (WHERE process_type = 'content')
+         FROM {stage} s JOIN signatures g ON g.signature = s.signature
+        GROUP BY 1, 2 ORDER BY 1, 2
+       ON CONFLICT (date_processed, signature_id)
+       DO UPDATE SET report_count = d.report_count + EXCLUDED.report_count,
+                     win_count = d.win_count + EXCLUDED.win_count,
+                     mac_count = d.mac_count + EXCLUDED.mac_count,
+                     lin_count = d.lin_count + EXCLUDED.lin_count,
+                     hang_count = d.hang_count + EXCLUDED.hang_count,
+                     plugin_count = d.plugin_count + EXCLUDED.plugin_count,
+                     content_count = d.content_count + EXCLUDED.content_count""",
     """INSERT INTO signature_products AS sp (signature_id, product, version, first_report)
        SELECT g.signature_id, s.product, s.version, min(s.date_processed)
          FROM {stage} s JOIN signatures g ON g.signature = s.signature

@@ -39,7 +39,7 @@ class RouteTable:
     def __init__(self, services):
         self._by_first = {}
         self._capture_first = []
-        routes = sorted((Route(s.path, s) for s in services),
+        routes = sorted((Route(template, s) for s in services for template in s.route_templates()),
                         key=lambda r: (-r.literal_count, -len(r.segments)))
         for route in routes:
             first = route.segments[0]

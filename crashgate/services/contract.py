@@ -19,12 +19,14 @@ class PlusList(list):
 
 
 class ParamType:
-    """A named conversion from request text to a Python value."""
+    """A named conversion from request text to a Python value; ``schema`` describes the
+    accepted text in OpenAPI terms."""
 
-    def __init__(self, name, expected, parse):
+    def __init__(self, name, expected, parse, schema=None):
         self.name = name
         self.expected = expected
         self.parse = parse
+        self.schema = schema or {"type": "string"}
 
     def __repr__(self):
         return f"ParamType({self.name})"
@@ -65,6 +67,25 @@ def parse_datetime(text):
     return value.astimezone(UTC)
 
 
+_RELATIVE = re.compile(r"(\d{1,6})-(minute|hour|day|week)s?-ago", re.I)
+_YEAR_OR_MONTH = re.compile(r"(\d{4})(?:-(\d{2}))?")
+
+
+def parse_moment(text):
+    """An ISO-8601 date/time (``YYYY`` and ``YYYY-MM`` too) or ``N-(minutes|hours|days|
+    weeks)-ago`` relative to now, as an aware UTC datetime."""
+    text = text.strip()
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2).lower()
+        return datetime.datetime.now(UTC) - datetime.timedelta(**{unit + "s": amount})
+    reduced = _YEAR_OR_MONTH.fullmatch(text)
+    if reduced:
+        return datetime.datetime(int(reduced.group(1)), int(reduced.group(2) or 1), 1,
+                                 tzinfo=UTC)
+    return parse_datetime(text)
+
+
 def _parse_product_version(text):
     product, sep, version = text.partition(":")
     if not sep or not product.strip() or not version.strip():
@@ -81,16 +102,25 @@ def _parse_build_id(text):
 
 
 STRING = ParamType("string", "a string", lambda text: text)
-INTEGER = ParamType("integer", "an integer", _parse_int)
-FLOAT = ParamType("number", "a number", _parse_float)
-BOOLEAN = ParamType("boolean", "a boolean (true/false, 1/0, yes/no)", _parse_bool)
+INTEGER = ParamType("integer", "an integer", _parse_int, {"type": "integer"})
+FLOAT = ParamType("number", "a number", _parse_float, {"type": "number"})
+BOOLEAN = ParamType("boolean", "a boolean (true/false, 1/0, yes/no)", _parse_bool,
+                    {"type": "boolean"})
 DATETIME = ParamType(
     "datetime",
     "a date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS[.ffffff]' or ISO-8601 with offset",
     parse_datetime,
 )
-PRODUCT_VERSION = ParamType("product_version", "'Product:Version'", _parse_product_version)
-BUILD_ID = ParamType("build_id", "a build id YYYYMMDDhhmmss", _parse_build_id)
+MOMENT = ParamType(
+    "moment",
+    "an ISO-8601 date/time (YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[+HH:MM]) or "
+    "N-minutes-ago, N-hours-ago, N-days-ago, N-weeks-ago (UTC)",
+    parse_moment,
+)
+PRODUCT_VERSION = ParamType("product_version", "'Product:Version'", _parse_product_version,
+                            {"type": "string", "pattern": "^[^:]*[^:\\s][^:]*:.*\\S"})
+BUILD_ID = ParamType("build_id", "a build id YYYYMMDDhhmmss", _parse_build_id,
+                     {"type": "string", "pattern": "^\\s*\\d{14}\\s*$"})
 
 
 class Param:
@@ -175,11 +205,21 @@ def _is_empty(raw):
     return raw == "" or (isinstance(raw, list) and all(_is_empty(item) for item in raw))
 
 
-class Contract:
-    """The parameters one service method accepts."""
+class JsonBody:
+    """A JSON request body, passed to the implementation as parameter ``name``."""
 
-    def __init__(self, *params, doc=""):
+    def __init__(self, name, doc="", example=None):
+        self.name = name
+        self.doc = doc
+        self.example = example
+
+
+class Contract:
+    """The parameters one service method accepts (``body``: a :class:`JsonBody`, if any)."""
+
+    def __init__(self, *params, body=None, doc=""):
         self.params = params
+        self.body = body
         self.doc = doc
         names = [name for param in params for name in param.names]
         if len(names) != len(set(names)):
@@ -204,4 +244,6 @@ class Contract:
             names = ", ".join(f"'{name}'" for name in missing)
             raise MissingArgument(missing[0], f"Mandatory parameters {names} are missing or "
                                               f"empty", missing=missing)
+        if self.body is not None:
+            values[self.body.name] = raw[self.body.name]
         return values

@@ -41,13 +41,13 @@ class ProductsBuilds(Service):
         ),
     }
 
-    def call(self, implementation, method, params):
+    def call(self, implementation, method, params, request):
         if method == "POST" and params["build_type"] == "Beta" and params["beta_number"] is None:
             raise MissingArgument("beta_number", "Mandatory parameter 'beta_number' is missing "
                                                  "or empty (required when build_type is Beta)")
         if method == "POST" and params["build_type"] != "Beta":
             params = dict(params, beta_number=None)
-        return super().call(implementation, method, params)
+        return super().call(implementation, method, params, request)
 
     def respond(self, method, params, result):
         if method != "POST":

@@ -47,7 +47,7 @@ class SignatureURLs(Service):
         Param("versions", VERSION_OR_ALL, many=True, required=True,
               doc="Product:Version pairs, or ALL"))}
 
-    def call(self, implementation, method, params):
+    def call(self, implementation, method, params, request):
         if params["end_date"] <= params["start_date"]:
             raise BadArgument("end_date", params["end_date"].isoformat(),
                               "a date after start_date")
@@ -55,7 +55,7 @@ class SignatureURLs(Service):
         params = dict(params,
                       products=None if any(p.upper() == "ALL" for p in products) else products,
                       versions=None if "ALL" in params["versions"] else params["versions"])
-        return super().call(implementation, method, params)
+        return super().call(implementation, method, params, request)
 
 
 class Extensions(Service):

@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.factories import crash_doc, store, uuid_for
-from tests.search_cases import FILTER_CASES, search_crash_set
+from tests.search_cases import FILTER_CASES, frequency_crash_set, search_crash_set
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
@@ -25,12 +25,7 @@ def q(value, times=1):
 
 @pytest.fixture
 def frequency_crashes(clean_db):
-    store(clean_db, [
-        crash_doc(NOW - HOUR, "js", build="2012033116", os_name="Windows NT"),
-        crash_doc(NOW - HOUR, "js", build="2012033116", os_name="Linux"),
-        crash_doc(NOW - HOUR, "js", build="2012033117", os_name="Windows NT"),
-        crash_doc(NOW - HOUR, "blah", build="2012033117", os_name="Unknown"),
-    ])
+    store(clean_db, frequency_crash_set(NOW - HOUR))
 
 
 def test_frequency_is_a_real_frequency(client, frequency_crashes):

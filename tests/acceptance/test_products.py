@@ -73,7 +73,8 @@ BUILD = {"version": "20.0", "build_id": "20120417012345", "build_type": "Release
 def test_post_build_inserts_once_and_answers_303(client, db):
     response = client.post("/products/builds/product/Firefox/", BUILD)
     assert response.status == 303
-    assert response.headers["Location"] == "/products/builds/product/Firefox/version/20.0/"
+    assert response.headers["Location"] == \
+        "http://localhost/products/builds/product/Firefox/version/20.0/"
     assert response.json["created"] is True
     again = client.post("/products/builds/product/Firefox/", BUILD)
     assert again.status == 303 and again.json["created"] is False

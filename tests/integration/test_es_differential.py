@@ -30,7 +30,11 @@ def _at(text):
 
 SUB_MS = _at("2012-11-12T10:00:00.250700")  # a crash processed between two milliseconds
 LONG_COMMENT = "Long comment, " + "x" * 9000  # longer than the keyword fields keep (8191)
+OVERSIZED_AT = _at("2012-10-01T12:00:00")  # before the generated days: only its own cases
+OVERSIZED = "Oversized ωψ " + "Ωψ" * 20000  # 80,014 UTF-8 bytes: over Lucene's term limit
 EXTRAS = [  # hand-made crashes for what the generator does not produce
+    crash_doc(OVERSIZED_AT, "oversized values", user_comments=OVERSIZED, reason=OVERSIZED,
+              app_notes="Z" * 40000),
     crash_doc(_at("2012-11-10T08:00:00"), "17.0 beta as major", version="17.0",
               release_channel="beta", build="20121001000000"),
     crash_doc(_at("2012-11-10T08:00:01"), "Release on beta", version="16.0.2",
@@ -310,6 +314,9 @@ CASES = {"search": search_cases(), "report_list": report_list_cases(),
          "paireduuid": paireduuid_cases(), "top_crashers": top_crashers_cases(),
          "signatureurls": signatureurls_cases(), "extensions": extensions_cases()}
 CASES = {kind: list(dict.fromkeys(paths)) for kind, paths in CASES.items()}
+OVERSIZED_DAY = {"from_date": f"{OVERSIZED_AT.date()}",
+                 "to_date": f"{OVERSIZED_AT.date() + datetime.timedelta(days=1)}"}
+CASES["report_list"] += [url("report/list", {**OVERSIZED_DAY, "signature": "oversized values"})]
 CASES["errors"] = [url("report/list", FULL), url("search/crashes", {"versions": "Firefox"}),
                    url("crashes/signatures", {"product": "Firefox"}),
                    url("signatureurls", {"signature": "x"}),
@@ -320,6 +327,10 @@ DIFFERENCES = [
                             "to_date": "2012-11-12T10:00:01"}), 1, 0),
     (url("search/crashes", {**FULL, "for": LONG_COMMENT, "in": "user_comments",
                             "search_mode": "is_exactly"}), 1, 0),
+    # values over 10,922 characters: not in the .lower fields (but indexed, and listed whole)
+    *((url("search/crashes", {**OVERSIZED_DAY, "for": "ΩΨΩΨ", "in": field}), 1, 0)
+      for field in ("user_comments", "reason")),
+    (url("crashes/comments", {**OVERSIZED_DAY, "signature": "oversized values"}), 1, 0),
 ]
 SMALL_PAGES = [path for path in CASES["search"] if "result_" in path] \
     + CASES["report_list"][-10:] + CASES["comments"] + CASES["frequency"][:6] \

@@ -337,3 +337,72 @@ def test_serve_runs_the_indexer_and_stops_it(clean_db, es, es_url, prefix):
         code, output = _stop(process)
     assert code == 0 and "crashgate stopped" in output, output
     assert {u: h["_source"] for u, h in es_hits(es, prefix).items()} == pg_documents(clean_db)
+
+
+def index_settings(es, prefix):
+    """{index: (refresh_interval, number_of_replicas)} of the crash indices of ``prefix``."""
+    found = es.indices.get_settings(index=f"{prefix}2*", name="index.refresh_interval,"
+                                    "index.number_of_replicas", flat_settings=True)
+    return {name: (entry["settings"].get("index.refresh_interval", "1s"),
+                   entry["settings"]["index.number_of_replicas"])
+            for name, entry in found.items()}
+
+
+def test_options_reach_the_indexer(make_indexer, clean_db, es_url, prefix):
+    config = make_config(clean_db, f"--elasticsearch.urls={es_url}",
+                         "--elasticsearch.indexer_workers=5",
+                         "--elasticsearch.indexer_bulk_mode_backlog=77")
+    indexer = Indexer.from_config(config)
+    try:
+        assert (indexer.workers, indexer.bulk_mode_backlog, indexer.batch_size) == (5, 77, 500)
+    finally:
+        indexer.close()
+
+
+def test_bulk_mode_while_a_large_backlog_waits(make_indexer, clean_db, es, prefix, monkeypatch):
+    """Backlog over the threshold: refresh off and no replicas in existing and new crash
+    indices; back to the template's settings when the indexer stops."""
+    import crashgate.external.elasticsearch.indexer as indexer_module
+    monkeypatch.setattr(indexer_module, "BACKLOG_CHECK_SECONDS", 0.05)
+    store(clean_db, crashes(4))
+    drain_all(make_indexer())  # indices exist, with the template's settings
+    assert set(index_settings(es, prefix).values()) == {("1s", "0")}
+    store(clean_db, crashes(30, first=100))
+    watcher = make_indexer(workers=0, bulk_mode_backlog=20)  # nobody drains: it stays on
+    stop = indexer_module.threading.Event()
+    thread = indexer_module.threading.Thread(target=watcher.run_forever, args=(stop,))
+    thread.start()
+    try:
+        poll(lambda: watcher.bulk_mode)
+        assert set(index_settings(es, prefix).values()) == {("-1", "0")}
+        assert es.indices.get_template(name=f"{prefix}bulk")[f"{prefix}bulk"]["settings"] \
+            == {"index": {"refresh_interval": "-1", "number_of_replicas": "0"}}
+        drain_all(make_indexer(bulk_mode_backlog=0))  # a new week's index is made meanwhile
+        assert set(index_settings(es, prefix).values()) == {("-1", "0")}
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not watcher.bulk_mode
+    assert set(index_settings(es, prefix).values()) == {("1s", "0")}
+    assert not es.indices.exists_template(name=f"{prefix}bulk")
+    assert len(es_hits(es, prefix)) == 34
+
+
+def test_a_bulk_mode_left_behind_is_undone(make_indexer, clean_db, es, prefix, monkeypatch):
+    import crashgate.external.elasticsearch.indexer as indexer_module
+    monkeypatch.setattr(indexer_module, "BACKLOG_CHECK_SECONDS", 0.05)
+    store(clean_db, crashes(3))
+    dead = make_indexer()
+    drain_all(dead)
+    dead._switch_bulk_mode(True)  # as if killed in bulk mode
+    assert set(index_settings(es, prefix).values()) == {("-1", "0")}
+    stop = indexer_module.threading.Event()
+    successor = make_indexer(bulk_mode_backlog=1000)
+    thread = indexer_module.threading.Thread(target=successor.run_forever, args=(stop,))
+    thread.start()
+    try:
+        poll(lambda: set(index_settings(es, prefix).values()) == {("1s", "0")})
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not es.indices.exists_template(name=f"{prefix}bulk")

@@ -4,13 +4,17 @@ import datetime
 import re
 from urllib.parse import quote
 
+import psycopg2
 import pytest
 
 from crashgate.external.elasticsearch import search as es_search
 from crashgate.fakedata import TRICKY_SIGNATURES
-from tests.es_helpers import gateway, reindex
+from crashgate.external.elasticsearch.backend import ElasticsearchBackend
+from crashgate.external.elasticsearch.indexer import Indexer
+from tests.conftest import make_config
+from tests.es_helpers import es_client, gateway, reindex
 from tests.factories import crash_doc, store, uuid_for
-from tests.search_cases import FILTER_CASES, search_crash_set
+from tests.search_cases import FILTER_CASES, frequency_crash_set, search_crash_set
 
 PREFIX = "es-services-"
 UTC = datetime.timezone.utc
@@ -169,11 +173,7 @@ def test_comments(client, load):
 
 
 def test_frequency_is_a_real_frequency(client, load):
-    load([crash_doc(DAY, "js", build="2012033116", os_name="Windows NT"),
-          crash_doc(DAY, "js", build="2012033116", os_name="Linux"),
-          crash_doc(DAY, "js", build="2012033117", os_name="Windows NT"),
-          crash_doc(DAY, "blah", build="2012033117", os_name="Unknown"),
-          crash_doc(DAY, "js", build=None)])
+    load(frequency_crash_set(DAY) + [crash_doc(DAY, "js", build=None)])
     body = es(client, f"/crashes/frequency/signature/js/{WINDOW}")
     assert body == {"total": 2, "hits": [
         {"build_date": "2012033117", "count": 1, "total": 2, "frequency": 0.5,
@@ -284,7 +284,8 @@ def test_top_crashers_ranks_against_previous_period(client, load):
 
 
 def test_values_longer_than_keywords_keep_are_a_documented_difference(client, load):
-    """docs/api.md: values over 8191 characters are found by contains/starts_with only."""
+    """docs/api.md: values over 8191 (and up to 10,922) characters are found by
+    contains/starts_with only."""
     long_signature, long_comment = "S" * 9000, "C" * 9000
     load([crash_doc(DAY, long_signature), crash_doc(DAY, "short", user_comments=long_comment)])
 
@@ -300,6 +301,75 @@ def test_values_longer_than_keywords_keep_are_a_documented_difference(client, lo
     assert totals(contains) == (1, 1)
     assert es(client, f"/crashes/comments/signature/short/{WINDOW}")["hits"][0]["user_comments"] \
         == long_comment
+
+
+def test_oversized_values_are_indexed_and_a_documented_difference(clean_db, es_url, client):
+    """Values over 32,766 UTF-8 bytes (Lucene's term limit) are indexed through the outbox,
+    not rejected; docs/api.md: over 10,922 characters only exact crash lists show them."""
+    huge = "Ünïcödé " + "Qz" * 20000  # 40,010 bytes, 40,008 characters
+    store(clean_db, [crash_doc(DAY, "oversized", user_comments=huge, url="http://x/" + huge,
+                               reason=huge, app_notes="Z" * 40000,
+                               frames=[{"function": huge}])])
+    with es_client(es_url) as es_:
+        es_.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+    indexer = Indexer(clean_db, [es_url], index_prefix=PREFIX, index_period="week")
+    try:
+        assert indexer.drain_once() == 1
+        assert (indexer.failed(), indexer.stats.indexed) == (0, 1)
+    finally:
+        indexer.close()
+    with es_client(es_url) as es_:
+        es_.indices.refresh(index=f"{PREFIX}*")
+        lowered = es_.indices.get_mapping(index=f"{PREFIX}*")
+    twins = [field["fields"]["lower"] for mapping in lowered.values()
+             for field in mapping["mappings"]["properties"].values()
+             if "lower" in field.get("fields", {})]
+    assert twins and all(twin["ignore_above"] == 10922 for twin in twins)  # < 32,766 bytes
+
+    def totals(path):
+        return tuple(client.get(f"{path}force_api_impl/{backend}/").json["total"]
+                     for backend in ("postgresql", "elasticsearch"))
+
+    assert totals(f"/report/list/signature/oversized/{WINDOW}") == (1, 1)
+    assert es(client, f"/report/list/signature/oversized/{WINDOW}")["hits"][0]["user_comments"] \
+        == huge
+    for field in ("user_comments", "url", "reason", "frames"):
+        assert totals(f"/search/crashes/{WINDOW}for/{q('qzqz')}/in/{field}/") == (1, 0), field
+    assert totals(f"/crashes/comments/signature/oversized/{WINDOW}") == (1, 0)
+    assert totals(f"/signatureurls/signature/oversized/start_date/{DAY - HOUR:%Y-%m-%d}/"
+                  f"end_date/{DAY + 24 * HOUR:%Y-%m-%d}/products/ALL/versions/ALL/") == (1, 0)
+
+
+def test_long_ranges_search_every_index(clean_db, es_url):
+    """backend.indices names the range's indices, or the <prefix>all alias past 366 days, past
+    the calendar or past what a request line holds: for every service."""
+    config = make_config(clean_db, f"--elasticsearch.urls={es_url}",
+                         f"--elasticsearch.index_prefix={PREFIX}",
+                         "--elasticsearch.index_period=day")
+    backend = ElasticsearchBackend(config)
+    try:
+        assert backend.indices(DAY, DAY + 48 * HOUR) == f"{PREFIX}20121107,{PREFIX}20121108"
+        assert backend.indices(DAY, DAY) == f"{PREFIX}none"
+        far = datetime.datetime(9999, 12, 31, tzinfo=UTC)
+        for start, end in ((DAY - 367 * 24 * HOUR, DAY),  # too long
+                           (DAY - 200 * 24 * HOUR, DAY),  # 200 names: over 3000 characters
+                           (far - 24 * HOUR, far + HOUR * 23)):  # the next period overflows
+            assert backend.indices(start, end) == f"{PREFIX}all", (start, end)
+    finally:
+        backend.close()
+    store(clean_db, [crash_doc(DAY, "everywhere", user_comments="hello", url="http://e/")])
+    reindex(es_url, clean_db, PREFIX, period="day")
+    years = "from/2010-01-01/to/2014-01-01/"
+    with gateway(clean_db, es_url, PREFIX, "--elasticsearch.index_period=day") as client:
+        for path in (f"/report/list/signature/everywhere/{years}",
+                     f"/crashes/comments/signature/everywhere/{years}",
+                     f"/search/crashes/{years}", f"/search/signatures/{years}"):
+            assert es(client, path)["total"] == 1, path
+        frequency = es(client, f"/crashes/frequency/signature/everywhere/{years}")
+        assert frequency["hits"][0]["count"] == 1
+        urls = es(client, "/signatureurls/signature/everywhere/start_date/2010-01-01/"
+                          "end_date/2014-01-01/products/ALL/versions/ALL/")
+        assert urls["hits"] == [{"url": "http://e/", "crash_count": 1}]
 
 
 # -- routing and outages ------------------------------------------------------------------------
@@ -323,6 +393,27 @@ def test_service_overrides_route_to_elasticsearch(clean_db, es_url, load):
         assert other.headers["X-Crashgate-Backend"] == "postgresql"
         forced = client.get(f"/report/list/signature/routed/{WINDOW}force_api_impl/postgresql/")
         assert forced.headers["X-Crashgate-Backend"] == "postgresql"
+
+
+def test_heartbeat_shows_the_indexing_backlog(clean_db, es_url):
+    store(clean_db, [crash_doc(DAY, "queued"), crash_doc(DAY, "rejected")])
+    with psycopg2.connect(clean_db) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE es_outbox SET failed_at = now(), error = 'mapper_parsing_exception', "
+                    "enqueued_at = now() - interval '1 hour' WHERE uuid IN "
+                    "(SELECT uuid FROM reports WHERE signature = 'rejected')")
+    conn.close()
+    with gateway(clean_db, es_url, PREFIX) as client:
+        beat = client.get("/__heartbeat__").json["backends"]["elasticsearch"]
+    assert beat["status"] == "ok"
+    outbox = beat["outbox"]
+    assert (outbox["pending"], outbox["failed"]) == (1, 1)
+    assert 0 <= outbox["oldest_seconds"] < 600
+    with gateway(clean_db, "http://127.0.0.1:1", PREFIX) as client:
+        beat = client.get("/__heartbeat__").json["backends"]["elasticsearch"]
+    assert beat["status"] == "error"
+    assert beat["message"].startswith("Elasticsearch is unavailable")
+    assert "; outbox: 1 crashes pending (oldest " in beat["message"]
+    assert beat["message"].endswith(" s), 1 rejected")
 
 
 def test_unreachable_elasticsearch_is_503_while_postgresql_answers(clean_db):

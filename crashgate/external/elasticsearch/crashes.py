@@ -2,9 +2,9 @@
 to the PostgreSQL implementations'."""
 import datetime
 
-from crashgate.external.elasticsearch.search import (NEWEST_FIRST, OLDEST_FIRST, CrashSearch,
-                                                     all_of, build_query, count_and_hits,
-                                                     counts, date_range, exists, groups,
+from crashgate.external.elasticsearch.backend import ElasticsearchImplementation
+from crashgate.external.elasticsearch.search import (NEWEST_FIRST, OLDEST_FIRST, all_of,
+                                                     build_query, count_and_hits, counts, date_range, exists, groups,
                                                      parse_date, sorted_hits, term, terms)
 from crashgate.external.postgresql.crashes import date_in_uuid, with_frequencies
 from crashgate.services.search_filters import PLATFORMS
@@ -12,7 +12,7 @@ from crashgate.services.search_filters import PLATFORMS
 MAX_TERMS = 10000  # builds per terms query (index.max_terms_count is 65536)
 
 
-class CrashesComments(CrashSearch):
+class CrashesComments(ElasticsearchImplementation):
     def get(self, signature, result_number, result_offset, **filters):
         if signature is None:
             return None
@@ -28,7 +28,7 @@ class CrashesComments(CrashSearch):
                          for s in (hit["_source"] for hit in hits)], "total": total}
 
 
-class CrashesFrequency(CrashSearch):
+class CrashesFrequency(ElasticsearchImplementation):
     def get(self, signature, **filters):
         search = self.searcher(filters["from_date"], filters["to_date"])
         query = build_query(self.backend, filters)
@@ -50,7 +50,7 @@ class CrashesFrequency(CrashSearch):
         return {"hits": hits, "total": len(hits)}
 
 
-class CrashesPaireduuid(CrashSearch):
+class CrashesPaireduuid(ElasticsearchImplementation):
     """The other crashes of a hang: same hangid, processed within a day of this one."""
 
     def get(self, uuid, hangid):

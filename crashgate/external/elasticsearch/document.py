@@ -3,6 +3,8 @@ import datetime
 
 from crashgate.external.elasticsearch.indices import MAPPINGS, index_for
 
+UTC = datetime.timezone.utc
+
 CRASH_ROWS_SQL = """
     SELECT r.id AS report_id, r.uuid, r.date_processed, r.client_crash_date, r.product, r.version,
            r.build, r.release_channel, r.signature, r.reason, r.address, r.os_name, r.os_version,
@@ -34,18 +36,23 @@ BY_RANGE_SQL = CRASH_ROWS_SQL + """
      LIMIT %(limit)s
 """
 
-FIELDS = tuple(MAPPINGS["properties"])
+DATE_FIELDS = tuple(name for name, spec in MAPPINGS["properties"].items()
+                    if spec.get("type") == "date")
+COPIED_FIELDS = tuple(name for name in MAPPINGS["properties"]
+                      if name not in DATE_FIELDS + ("frame_functions", "build_numeric"))
 
 
 def to_document(row):
     """The Elasticsearch ``_source`` of one crash row (a dict from CRASH_ROWS_SQL)."""
-    doc = {name: _plain(row.get(name)) for name in FIELDS
-           if name not in ("frame_functions", "build_numeric")}
-    frames = row.get("frames") or []
-    doc["frame_functions"] = [f["function"] for f in frames if f.get("function")]
-    build = row.get("build") or ""
+    get = row.get
+    doc = {name: get(name) for name in COPIED_FIELDS}
+    for name in DATE_FIELDS:  # the only values JSON cannot carry as they are
+        value = get(name)
+        doc[name] = value if value is None else value.astimezone(UTC).isoformat()
+    doc["frame_functions"] = [f["function"] for f in get("frames") or () if f.get("function")]
+    build = get("build") or ""
     doc["build_numeric"] = int(build) if build.isascii() and build.isdigit() and len(build) <= 18 else None
-    doc["extensions"] = row.get("extensions") or []
+    doc["extensions"] = get("extensions") or []
     return doc
 
 
@@ -53,9 +60,3 @@ def bulk_action(row, prefix, period):
     """An ``index`` action (idempotent: the document id is the crash uuid)."""
     return {"_op_type": "index", "_index": index_for(prefix, period, row["date_processed"]),
             "_id": row["uuid"], "_source": to_document(row)}
-
-
-def _plain(value):
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.timezone.utc).isoformat()
-    return value

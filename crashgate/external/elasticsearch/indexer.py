@@ -6,8 +6,10 @@ workers or processes share the queue and no crash goes to two of them), reads th
 Elasticsearch acknowledged. A document rejected for good (a 4xx such as a mapping error) is
 marked failed with its error and leaves the queue; a temporary rejection (429, 5xx, a write
 block) or an unreachable store keeps the rows queued and raises BackendUnavailable, on which
-``run_forever`` backs off exponentially. Documents are indexed under the crash uuid, so sending
-one twice (after an indexer died mid-batch) only overwrites it with itself.
+``run_forever`` backs off exponentially. While a large backlog waits, ``run_forever`` turns
+refresh and replicas off in the crash indices ("bulk mode"). Documents are indexed under the
+crash uuid, so sending one twice (after an indexer died mid-batch) only overwrites it with
+itself.
 """
 import collections
 import concurrent.futures
@@ -22,12 +24,12 @@ import time
 import orjson
 import psycopg2.extras
 from elasticsearch import Elasticsearch, helpers
-from elasticsearch.serializer import JSONSerializer
 
 from crashgate.errors import BackendTimeout, BackendUnavailable
-from crashgate.external.elasticsearch.backend import translated_errors
+from crashgate.external.elasticsearch.backend import FastSerializer, translated_errors
 from crashgate.external.elasticsearch.document import BY_KEYS_SQL, BY_RANGE_SQL, bulk_action
-from crashgate.external.elasticsearch.indices import indices_between, install_template
+from crashgate.external.elasticsearch.indices import (crash_index_patterns, indices_between,
+                                                      install_template)
 from crashgate.external.postgresql.pool import ConnectionPool
 
 log = logging.getLogger(__name__)
@@ -48,23 +50,29 @@ COUNT_SQL = "SELECT count(*) FROM es_outbox WHERE failed_at IS {} NULL"
 TRANSIENT_4XX = (403, 404, 408, 429)
 BULK_TIMEOUT_SECONDS = 60.0  # at least; a bulk of thousands of documents may outlast a search
 OUTAGE = (BackendUnavailable, BackendTimeout)  # a store down or too slow: retried
+BACKLOG_CHECK_SECONDS = 2.0
+BULK_MODE_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}
 
 
 class Indexer:
     """Sends crashes from PostgreSQL to Elasticsearch; build it with ``from_config``.
 
     ``workers`` bulk requests run at once (while one waits for Elasticsearch, another reads
-    PostgreSQL and builds documents).
+    PostgreSQL and builds documents). Subclasses draining another outbox set the statements.
     """
 
+    count_sql = COUNT_SQL
+    requeue_sql = REQUEUE_SQL
+
     def __init__(self, dsn, urls, *, index_prefix, index_period, shards=1, replicas=0,
-                 batch_size=2000, idle_seconds=1.0, workers=3, timeout_seconds=10.0,
+                 batch_size=500, idle_seconds=1.0, workers=3, bulk_mode_backlog=20000,
+                 timeout_seconds=10.0,
                  statement_timeout_ms=60000, connect_timeout_seconds=3,
                  first_backoff_seconds=0.5, max_backoff_seconds=30.0):
         self.client = Elasticsearch(list(urls), timeout=max(timeout_seconds,
                                                             BULK_TIMEOUT_SECONDS),
                                     max_retries=0, retry_on_timeout=False,
-                                    serializer=_FastSerializer())
+                                    serializer=FastSerializer())
         self.pool = ConnectionPool(dsn, max_connections=workers + 1, wait_seconds=60,
                                    statement_timeout_ms=statement_timeout_ms,
                                    connect_timeout_seconds=connect_timeout_seconds,
@@ -72,6 +80,8 @@ class Indexer:
         self.prefix, self.period = index_prefix, index_period
         self.shards, self.replicas = shards, replicas
         self.batch_size, self.idle_seconds, self.workers = batch_size, idle_seconds, workers
+        self.bulk_mode_backlog = bulk_mode_backlog
+        self.bulk_mode = False  # refresh off, no replicas: see _switch_bulk_mode
         self.first_backoff, self.max_backoff = first_backoff_seconds, max_backoff_seconds
         self.stats = Stats()
         self.failures = 0  # consecutive failed drains: > 0 during an outage
@@ -84,6 +94,8 @@ class Indexer:
         settings = dict(index_prefix=es.index_prefix, index_period=es.index_period,
                         shards=es.shards, replicas=es.replicas,
                         batch_size=es.indexer_batch_size, idle_seconds=es.indexer_idle_seconds,
+                        workers=es.indexer_workers,
+                        bulk_mode_backlog=es.indexer_bulk_mode_backlog,
                         timeout_seconds=es.timeout_seconds,
                         connect_timeout_seconds=db.connect_timeout_seconds)
         return cls(db.dsn, es.urls, **{**settings, **overrides})
@@ -119,30 +131,55 @@ class Indexer:
         return len(claimed)
 
     def backlog(self):
-        """Crashes waiting in the outbox."""
-        return self._count(COUNT_SQL.format(""))
+        """Rows waiting in the outbox."""
+        return self._count(self.count_sql.format(""))
 
     def failed(self):
         """Outbox rows Elasticsearch rejected for good (see ``requeue_failed``)."""
-        return self._count(COUNT_SQL.format("NOT"))
+        return self._count(self.count_sql.format("NOT"))
 
     def requeue_failed(self):
         """Put every failed row back in the queue (after fixing the cause); return how many."""
         with self.pool.connection() as conn, conn.cursor() as cur:
-            cur.execute(REQUEUE_SQL)
+            cur.execute(self.requeue_sql)
             return cur.rowcount
 
     def run_forever(self, stop):
         """Drain with ``workers`` threads until ``stop`` (a threading.Event) is set; back off
-        while a store is down, logging one warning per outage."""
-        others = [threading.Thread(target=self._drain_loop, args=(stop,), daemon=True,
-                                   name=f"{threading.current_thread().name}-{n}")
-                  for n in range(2, self.workers + 1)]
-        for thread in others:
+        while a store is down, logging one warning per outage. The calling thread watches the
+        backlog and switches bulk mode (``bulk_mode_backlog``)."""
+        drainers = [threading.Thread(target=self._drain_loop, args=(stop,), daemon=True,
+                                     name=f"{threading.current_thread().name}-{n}")
+                    for n in range(1, self.workers + 1)]
+        for thread in drainers:
             thread.start()
-        self._drain_loop(stop)
-        for thread in others:
-            thread.join()
+        try:
+            self._watch_backlog(stop)
+        finally:
+            for thread in drainers:
+                thread.join()
+            if self.bulk_mode:
+                try:
+                    self._switch_bulk_mode(False)
+                except Exception as exc:  # the next indexer to start undoes it
+                    log.warning("indexer: could not leave bulk mode: %s", exc)
+
+    def _watch_backlog(self, stop):
+        """Bulk mode on while the backlog exceeds ``bulk_mode_backlog``, off once it is down to
+        what the workers have in hand. First undoes a bulk mode an indexer died in."""
+        if self.bulk_mode_backlog <= 0:
+            stop.wait()
+            return
+        self.bulk_mode = self._leftover_bulk_mode()
+        while True:
+            with contextlib.suppress(Exception):  # an outage: the drainers report it
+                pending = self.backlog()
+                if not self.bulk_mode and pending >= self.bulk_mode_backlog:
+                    self._switch_bulk_mode(True)
+                elif self.bulk_mode and pending <= self.batch_size * self.workers:
+                    self._switch_bulk_mode(False)
+            if stop.wait(BACKLOG_CHECK_SECONDS):
+                return
 
     def _drain_loop(self, stop):
         while not stop.is_set():
@@ -246,9 +283,37 @@ class Indexer:
 
     def _set_refresh(self, names, interval):
         for first in range(0, len(names), 50):  # index names go in the URL: keep it short
-            self.client.indices.put_settings(
-                index=",".join(names[first:first + 50]), body={"refresh_interval": interval},
-                ignore_unavailable=True, allow_no_indices=True)
+            self._put_settings(names[first:first + 50], {"refresh_interval": interval})
+
+    def _put_settings(self, names, settings):
+        self.client.indices.put_settings(index=",".join(names), body=settings,
+                                         ignore_unavailable=True, allow_no_indices=True)
+
+    # -- bulk mode ----------------------------------------------------------------------------
+    def _switch_bulk_mode(self, on):
+        """Bulk mode: refresh off and no replicas in every crash index (new ones too, through
+        a higher-order template), so Elasticsearch neither refreshes nor copies documents while
+        a large backlog drains; off: the template's refresh (1 s) and ``replicas`` again."""
+        patterns = crash_index_patterns(self.prefix)
+        with _quiet_client_logs(), translated_errors():
+            if on:
+                self._install_template()
+                self.client.indices.put_template(name=f"{self.prefix}bulk", body={
+                    "index_patterns": patterns, "order": 1, "settings": BULK_MODE_SETTINGS})
+                self._put_settings(patterns, BULK_MODE_SETTINGS)
+            else:
+                self.client.indices.delete_template(name=f"{self.prefix}bulk", ignore=404)
+                self._put_settings(patterns, {"refresh_interval": "1s",
+                                              "number_of_replicas": self.replicas})
+        self.bulk_mode = on
+        log.info("indexer: bulk mode %s", "on (refresh off, no replicas)" if on else "off")
+
+    def _leftover_bulk_mode(self):
+        """Whether the bulk mode template of an indexer that stopped without undoing it is
+        still installed (then the watcher switches bulk mode off, or keeps it if needed)."""
+        with contextlib.suppress(Exception), _quiet_client_logs(), translated_errors():
+            return bool(self.client.indices.exists_template(name=f"{self.prefix}bulk"))
+        return False
 
     def _retrying(self, attempts, function, *args):
         for attempt in range(1, attempts + 1):
@@ -404,18 +469,6 @@ def _first_transient(outcome):
     first = next((r for r in outcome.values() if isinstance(r, _Rejected) and r.transient),
                  None)
     return first and f"{first.status} {first.error}"
-
-
-class _FastSerializer(JSONSerializer):
-    """orjson instead of json: several times faster on bulk bodies."""
-
-    def dumps(self, data):
-        if isinstance(data, str):
-            return data
-        return orjson.dumps(data, default=self.default).decode()
-
-    def loads(self, s):
-        return orjson.loads(s)
 
 
 # The client logs a warning per failed request; the indexer reports outages itself, once.

@@ -7,7 +7,13 @@ passes ``ignore_unavailable`` so missing ones are simply empty.
 import datetime
 
 UTC = datetime.timezone.utc
-_LOWER = {"type": "keyword", "normalizer": "lowercase"}
+# Lucene refuses a term over 32,766 UTF-8 bytes, and then the whole document. Keyword fields
+# keep values up to KEYWORD_CHARS UTF-16 code units (4 bytes each at most, exact values),
+# lowercase twins and text tokens up to LOWER_CHARS (3 bytes each at most: a code unit is
+# 1-3 bytes, a surrogate pair 4 bytes for 2 units; lower-casing maps code point to code point).
+KEYWORD_CHARS = 8191
+LOWER_CHARS = 10922
+_LOWER = {"type": "keyword", "normalizer": "lowercase", "ignore_above": LOWER_CHARS}
 _CAMEL = {"type": "text", "analyzer": "camel"}
 
 
@@ -43,15 +49,21 @@ def indices_between(prefix, period, start, end):
     return names
 
 
+def crash_index_patterns(prefix):
+    """Patterns matching every crash index ``<prefix><YYYYMMDD>`` but no other name starting
+    with ``prefix`` (its ``all`` alias, another prefix extending it)."""
+    return [f"{prefix}1*", f"{prefix}2*"]
+
+
 def keyword_with(*extra):
     """A keyword field, exact, with a lowercase twin and optionally a CamelCase-analysed text."""
     fields = {"lower": _LOWER}
     if "text" in extra:
         fields["text"] = _CAMEL
-    return {"type": "keyword", "ignore_above": 8191, "fields": fields}
+    return {"type": "keyword", "ignore_above": KEYWORD_CHARS, "fields": fields}
 
 
-KEYWORD = {"type": "keyword", "ignore_above": 8191}
+KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_CHARS}
 DATE = {"type": "date", "format": "strict_date_optional_time"}
 
 MAPPINGS = {
@@ -95,8 +107,9 @@ SETTINGS = {
                       "|(?<=[\\p{L}&&[^\\p{Lu}]])(?=\\p{Lu})"
                       "|(?<=\\p{Lu})(?=\\p{Lu}[\\p{L}&&[^\\p{Lu}]])"},
         },
+        "filter": {"term_limit": {"type": "truncate", "length": LOWER_CHARS}},
         "analyzer": {"camel": {"type": "custom", "tokenizer": "camel",
-                               "filter": ["lowercase"]}},
+                               "filter": ["lowercase", "term_limit"]}},
     },
 }
 

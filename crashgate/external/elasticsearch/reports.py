@@ -2,7 +2,8 @@
 Elasticsearch; answers equal to the PostgreSQL implementations'."""
 import datetime
 
-from crashgate.external.elasticsearch.search import (NEWEST_FIRST, CrashSearch, all_of,
+from crashgate.external.elasticsearch.backend import ElasticsearchImplementation
+from crashgate.external.elasticsearch.search import (NEWEST_FIRST, all_of,
                                                      build_query, count_and_hits, counts,
                                                      date_range, exists, groups, parse_date,
                                                      product_versions, term, terms)
@@ -31,7 +32,7 @@ def report_row(source):
     return row
 
 
-class SearchCrashes(CrashSearch):
+class SearchCrashes(ElasticsearchImplementation):
     def get(self, result_number, result_offset, signature=None, **filters):
         query = build_query(self.backend, filters, signature=signature)
         total, hits = count_and_hits(self.searcher(filters["from_date"], filters["to_date"]),
@@ -44,7 +45,7 @@ class ReportList(SearchCrashes):
     """/report/list is /search/crashes for one exact signature."""
 
 
-class SearchSignatures(CrashSearch):
+class SearchSignatures(ElasticsearchImplementation):
     def get(self, result_number, result_offset, **filters):
         buckets = groups(self.searcher(filters["from_date"], filters["to_date"]),
                          build_query(self.backend, filters), ["signature"],
@@ -55,7 +56,7 @@ class SearchSignatures(CrashSearch):
         return {"hits": rows[result_offset:result_offset + result_number], "total": len(rows)}
 
 
-class SignatureURLs(CrashSearch):
+class SignatureURLs(ElasticsearchImplementation):
     def get(self, signature, start_date, end_date, products, versions):
         clauses = [term("signature", signature), date_range(start_date, end_date)]
         if products is not None:
@@ -69,7 +70,7 @@ class SignatureURLs(CrashSearch):
         return {"hits": hits, "total": len(hits)}
 
 
-class Extensions(CrashSearch):
+class Extensions(ElasticsearchImplementation):
     def get(self, uuid, date):
         try:
             until = date + datetime.timedelta(milliseconds=1)

@@ -3,7 +3,7 @@ the exact ways every Elasticsearch implementation reads results.
 
 ``build_query`` mirrors ``crashgate.external.postgresql.report_filter.build_report_filter``
 clause by clause, so both backends select the same crashes. Release channels and branches come
-from the products catalogue in PostgreSQL (``backend.catalogue``), as on PostgreSQL.
+from the products catalogue in PostgreSQL (``backend.pg_pool``), as on PostgreSQL.
 
 Results are read exactly, never approximately: hits past the result window are paged with
 ``search_after``, and groups (signatures, builds, URLs) are read completely with composite
@@ -11,7 +11,7 @@ aggregations; ordering and paging of groups happen in Python.
 """
 import datetime
 
-from crashgate.external.elasticsearch.backend import ElasticsearchImplementation, translated_errors
+from crashgate.external.elasticsearch.backend import translated_errors
 from crashgate.external.postgresql.report_filter import NON_RELEASE_CHANNELS
 from crashgate.external.postgresql.versions import version_channels
 from crashgate.services.search_filters import os_name
@@ -27,8 +27,6 @@ OLDEST_FIRST = [{"date_processed": "asc"}, {"uuid": "asc"}]
 HIT_WINDOW = 10000  # index.max_result_window: from + size may not exceed it
 GROUP_PAGE = 5000  # composite buckets per request
 MAX_CLAUSES = 1000  # indices.query.bool.max_clause_count is 1024
-MAX_INDEX_LIST = 3000  # characters; Elasticsearch rejects request lines over 4 KB
-MAX_SPAN = datetime.timedelta(days=366)  # wider ranges search every crash index
 # Wildcard and prefix automata grow quadratically with the pattern: a longer term is looked up
 # by its first PIECE characters, then checked whole by SUBSTRING_SCRIPT.
 PIECE = 32
@@ -132,7 +130,7 @@ def product_versions(pairs):
 # -- the query builder --------------------------------------------------------------------------
 def build_query(backend, filters, signature=None):
     """The bool query selecting the crashes ``build_report_filter`` selects on PostgreSQL."""
-    catalogue = backend.catalogue
+    catalogue = backend.pg_pool
     lowered = normalized(backend.client, _substring_terms(filters))
     must, must_not = [date_range(filters["from_date"], filters["to_date"])], []
     if signature is not None:
@@ -212,32 +210,6 @@ def _process_clauses(filters, must, must_not, lowered):
 
 
 # -- reading results ----------------------------------------------------------------------------
-class CrashSearch(ElasticsearchImplementation):
-    """Base of the implementations: searches over a date range or over every crash index."""
-
-    def search(self, start, end, body, **kwargs):
-        """Search the indices of [start, end), or every index (the query's own date range
-        still applies) when they are too many to name or the range reaches past the calendar."""
-        if end - start <= MAX_SPAN:
-            try:
-                names = self.backend.indices(start, end)
-            except OverflowError:
-                names = None
-            if names is not None and len(names) <= MAX_INDEX_LIST:
-                return super().search(start, end, body, **kwargs)
-        return self.search_all(body, **kwargs)
-
-    def search_all(self, body, **kwargs):
-        """Search every crash index (the template's ``<prefix>all`` alias)."""
-        with translated_errors():
-            return self.es.search(index=f"{self.backend.index_prefix}all", body=body,
-                                  ignore_unavailable=True, allow_no_indices=True, **kwargs)
-
-    def searcher(self, start, end):
-        """``body -> response`` over [start, end)."""
-        return lambda body: self.search(start, end, body)
-
-
 def count_and_hits(search, query, sort, source, number, offset):
     """(true total, the hits [offset, offset + number) in ``sort`` order); number None = all."""
     fits = number is not None and offset + number <= HIT_WINDOW

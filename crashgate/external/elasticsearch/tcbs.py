@@ -5,7 +5,8 @@ the PostgreSQL aggregate holds, with the same whole-day periods, ranks, ties and
 signatures' first crash and versions come from every crash index, as ``signatures`` and
 ``signature_products`` hold them on PostgreSQL.
 """
-from crashgate.external.elasticsearch.search import (OLDEST_FIRST, CrashSearch, all_of, any_of,
+from crashgate.external.elasticsearch.backend import ElasticsearchImplementation
+from crashgate.external.elasticsearch.search import (OLDEST_FIRST, all_of, any_of,
                                                      counts, date_range, exists, groups, not_,
                                                      parse_date, term, terms)
 from crashgate.external.postgresql.tcbs import crasher_row, midnight, period_days
@@ -25,7 +26,7 @@ FIRST_CRASH = {"first": {"top_hits": {"size": 1, "sort": OLDEST_FIRST,
                                       "_source": ["date_processed"]}}}
 
 
-class CrashesSignatures(CrashSearch):
+class CrashesSignatures(ElasticsearchImplementation):
     def get(self, product, version, crash_type, end_date, duration, os, limit):
         previous_start, current_start, end = map(midnight, period_days(end_date, duration))
         clauses = [term("product", product), term("version", version),

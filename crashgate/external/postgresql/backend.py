@@ -8,6 +8,7 @@ class PostgreSQLBackend:
     name = "postgresql"
 
     def __init__(self, config):
+        self.config = config
         db = config.database
         if not db.dsn:
             raise ValueError("database.dsn is empty: start the embedded database first "

@@ -2,7 +2,7 @@
 import datetime
 
 from crashgate.external.postgresql.backend import PostgreSQLImplementation
-from crashgate.external.postgresql.report_filter import build_report_filter
+from crashgate.external.postgresql.report_filter import CRASH_DAILY, build_report_filter
 from crashgate.external.postgresql.reports import paged
 from crashgate.services.search_filters import PLATFORMS
 
@@ -22,29 +22,38 @@ class CrashesComments(PostgreSQLImplementation):
                 cur.execute(paged(
                     "SELECT r.date_processed, r.user_comments, r.uuid, NULLIF(r.email, '') AS email"
                     f" FROM {query.from_sql} WHERE {query.where_sql}"
-                    " ORDER BY r.date_processed DESC, r.uuid", query, result_number, result_offset),
-                    query.params)
+                    ' ORDER BY r.date_processed DESC, r.uuid COLLATE "C"',
+                    query, result_number, result_offset), query.params)
                 hits = cur.fetchall()
             return {"hits": hits, "total": total}
 
 
 class CrashesFrequency(PostgreSQLImplementation):
+    """Per build: crashes with the signature (scanned by signature) against all crashes of the
+    build matching the filters, counted in ``crash_daily`` when the filters allow it."""
+
     def get(self, signature, **filters):
         with self.pool.connection() as conn, self.pool.dict_cursor(conn) as cur:
             query = build_report_filter(cur, filters)
+            daily = query.on_aggregate(CRASH_DAILY)
+            totals_from = daily.from_sql if daily else query.from_sql
+            counted = "sum(r.report_count)" if daily else "count(*)"
             sig = query.bind(signature)
-            columns = [f"count(*) FILTER (WHERE r.signature = {sig}) AS count", "count(*) AS total"]
+            count_columns, total_columns = ["count(*) AS count"], [f"{counted} AS total"]
             for platform, name, _ in PLATFORMS:
                 on_os = f"r.os_name = {query.bind(name)}"
-                columns += [
-                    f"count(*) FILTER (WHERE r.signature = {sig} AND {on_os}) AS count_{platform}",
-                    f"count(*) FILTER (WHERE {on_os}) AS total_{platform}"]
+                count_columns.append(f"count(*) FILTER (WHERE {on_os}) AS count_{platform}")
+                total_columns.append(
+                    f"coalesce({counted} FILTER (WHERE {on_os}), 0) AS total_{platform}")
             cur.execute(
-                f"SELECT r.build AS build_date, {', '.join(columns)}"
-                f" FROM {query.from_sql} WHERE {query.where_sql}"
-                f" AND r.build IN (SELECT r.build FROM {query.from_sql}"
-                f"                 WHERE {query.where_sql} AND r.signature = {sig})"
-                " GROUP BY r.build ORDER BY r.build DESC", query.params)
+                f"WITH counts AS (SELECT r.build, {', '.join(count_columns)}"
+                f"  FROM {query.from_sql} WHERE {query.where_sql} AND r.signature = {sig}"
+                "   AND r.build IS NOT NULL GROUP BY r.build),"
+                f" totals AS (SELECT r.build, {', '.join(total_columns)}"
+                f"  FROM {totals_from} WHERE {query.where_sql}"
+                "   AND r.build IN (SELECT build FROM counts) GROUP BY r.build)"
+                " SELECT build AS build_date, * FROM counts c JOIN totals t USING (build)"
+                ' ORDER BY c.build COLLATE "C" DESC', query.params)
             hits = [with_frequencies(row) for row in cur.fetchall()]
             return {"hits": hits, "total": len(hits)}
 
@@ -68,7 +77,7 @@ PAIRED_SQL = """
     SELECT r.uuid FROM reports r
      WHERE r.hangid = %(hangid)s AND r.uuid <> %(uuid)s
        AND r.date_processed >= %(start)s AND r.date_processed < %(end)s
-     ORDER BY r.date_processed, r.uuid
+     ORDER BY r.date_processed, r.uuid COLLATE "C"
 """
 
 

@@ -2,12 +2,25 @@
 
 ``build_report_filter`` turns coerced filter values into ``FROM reports r ... WHERE ...`` with
 bound parameters only. Every query is bounded by ``date_processed`` so only the partitions of
-the range are read.
+the range are read. The same conditions read a daily aggregate (migration 0004) instead of
+``reports`` when ``on_aggregate`` finds that they only name columns of it.
 """
+import datetime
+import re
+
 from crashgate.external.postgresql.versions import version_channels
 from crashgate.services.search_filters import os_name
 
 NON_RELEASE_CHANNELS = ("beta", "aurora", "nightly")
+# Daily aggregates (migration 0004) and the reports columns they keep.
+CRASH_DAILY = ("crash_daily", frozenset({
+    "date_processed", "product", "version", "build", "release_channel", "os_name",
+    "process_type", "reason", "hangid"}))
+SIGNATURE_DAILY = ("signature_daily", frozenset({
+    "date_processed", "signature_id", "product", "version", "release_channel", "os_name",
+    "process_type", "hangid"}))
+SIGNATURE_DAILY_TOTALS = ("signature_daily_totals", frozenset({"date_processed"}))
+_COLUMN_REFERENCE = re.compile(r"\br\.([a-z_]+)")
 TEXT_COLUMNS = {"signature": "r.signature", "reason": "r.reason", "url": "r.url",
                 "user_comments": "r.user_comments"}
 
@@ -22,6 +35,8 @@ class ReportFilter:
     """SQL fragments and their parameters, built clause by clause."""
 
     def __init__(self):
+        self.table = "reports"
+        self.whole_days = False  # the date range starts and ends at midnight UTC
         self.joins = []
         self.conditions = []
         self.params = {}
@@ -36,11 +51,23 @@ class ReportFilter:
 
     @property
     def from_sql(self):
-        return " ".join(["reports r", *self.joins])
+        return " ".join([f"{self.table} r", *self.joins])
 
     @property
     def where_sql(self):
         return " AND ".join(self.conditions) or "TRUE"
+
+    def on_aggregate(self, aggregate):
+        """This filter reading ``aggregate`` (CRASH_DAILY, ...) when it holds every column the
+        conditions name and the range is whole days; None otherwise (scan reports)."""
+        table, columns = aggregate
+        if (not self.whole_days or self.joins
+                or not set(_COLUMN_REFERENCE.findall(self.where_sql)) <= columns):
+            return None
+        query = ReportFilter()
+        query.table, query.whole_days = table, True
+        query.conditions, query.params = list(self.conditions), dict(self.params)
+        return query
 
     def match(self, column, terms, mode):
         """``column`` matches any of ``terms``: equality or case-insensitive LIKE."""
@@ -53,6 +80,7 @@ class ReportFilter:
 def build_report_filter(cursor, filters, signature=None):
     """A :class:`ReportFilter` for the coerced ``filters`` (and an exact ``signature``)."""
     query = ReportFilter()
+    query.whole_days = _is_midnight(filters["from_date"]) and _is_midnight(filters["to_date"])
     query.add(f"r.date_processed >= {query.bind(filters['from_date'])}")
     query.add(f"r.date_processed < {query.bind(filters['to_date'])}")
     if signature is not None:
@@ -86,6 +114,11 @@ def build_report_filter(cursor, filters, signature=None):
         query.add(_text_condition(query, filters["terms"], filters["fields"],
                                   filters["search_mode"]))
     return query
+
+
+def _is_midnight(moment):
+    utc = moment.astimezone(datetime.timezone.utc)
+    return utc.timetz().replace(tzinfo=None) == datetime.time()
 
 
 def _versions_condition(cursor, query, pairs):

@@ -1,7 +1,11 @@
 """/report/list, /search/crashes, /search/signatures, /signatureurls, /extensions."""
 from crashgate.external.postgresql.backend import PostgreSQLImplementation
-from crashgate.external.postgresql.report_filter import build_report_filter
+from crashgate.external.postgresql.report_filter import (SIGNATURE_DAILY, SIGNATURE_DAILY_TOTALS,
+                                                         build_report_filter)
 from crashgate.services.search_filters import PLATFORMS
+
+SIGNATURE_COUNTS = tuple(f"is_{platform}" for platform, _, _ in PLATFORMS) + (
+    "numhang", "numplugin", "numcontent")
 
 REPORT_COLUMNS = """
     r.uuid, r.date_processed, r.client_crash_date, r.product, r.version, r.build,
@@ -27,7 +31,8 @@ def list_reports(cursor, query, number, offset):
     hits = []
     if total and number != 0:
         cursor.execute(paged(f"SELECT {REPORT_COLUMNS} FROM {query.from_sql} "
-                             f"WHERE {query.where_sql} ORDER BY r.date_processed DESC, r.uuid",
+                             f"WHERE {query.where_sql}"
+                             ' ORDER BY r.date_processed DESC, r.uuid COLLATE "C"',
                              query, number, offset), query.params)
         hits = cursor.fetchall()
     return {"hits": hits, "total": total}
@@ -52,31 +57,60 @@ class SearchCrashes(PostgreSQLImplementation):
             return list_reports(cur, query, result_number, result_offset)
 
 
+# signature_daily_totals columns of the counts of /search/signatures
+TOTALS_COLUMNS = {"count": "report_count", "is_windows": "win_count", "is_mac": "mac_count",
+                  "is_linux": "lin_count", "numhang": "hang_count", "numplugin": "plugin_count",
+                  "numcontent": "content_count"}
+
+
+def signature_counts(query):
+    """(filter, group key, count columns) from the smallest source that answers ``query``:
+    ``signature_daily_totals`` (dates only), ``signature_daily``, else the crashes."""
+    totals = query.on_aggregate(SIGNATURE_DAILY_TOTALS)
+    if totals:
+        return totals, "r.signature_id", [f"sum(r.{column}) AS {name}"
+                                          for name, column in TOTALS_COLUMNS.items()]
+    daily = query.on_aggregate(SIGNATURE_DAILY)
+    if daily:
+        query, key, counted = daily, "r.signature_id", "sum(r.report_count)"
+    else:
+        key, counted = "r.signature", "count(*)"
+    conditions = [*((f"is_{platform}", f"r.os_name = {query.bind(os)}")
+                    for platform, os, _ in PLATFORMS),
+                  ("numhang", "r.hangid IS NOT NULL"),
+                  ("numplugin", "r.process_type = 'plugin'"),
+                  ("numcontent", "r.process_type = 'content'")]
+    return query, key, [f"{counted} AS count"] + [
+        f"coalesce({counted} FILTER (WHERE {condition}), 0) AS {name}"
+        for name, condition in conditions]
+
+
 class SearchSignatures(PostgreSQLImplementation):
+    """Per-signature counts, from the aggregates when the filters allow it."""
+
     def get(self, result_number, result_offset, **filters):
         with self.pool.connection() as conn, self.pool.dict_cursor(conn) as cur:
-            query = build_report_filter(cur, filters)
-            per_os = ", ".join(
-                f"count(*) FILTER (WHERE r.os_name = {query.bind(name)}) AS is_{platform}"
-                for platform, name, _ in PLATFORMS)
-            sql = (f"SELECT r.signature, count(*) AS count, {per_os},"
-                   " count(*) FILTER (WHERE r.hangid IS NOT NULL) AS numhang,"
-                   " count(*) FILTER (WHERE r.process_type = 'plugin') AS numplugin,"
-                   " count(*) FILTER (WHERE r.process_type = 'content') AS numcontent,"
-                   " count(*) OVER () AS total_signatures"
-                   f" FROM {query.from_sql} WHERE {query.where_sql}"
-                   " GROUP BY r.signature ORDER BY count DESC, r.signature")
+            query, key, counts = signature_counts(build_report_filter(cur, filters))
+            daily = key == "r.signature_id"
+            grouped = (f"SELECT {key} AS key, {', '.join(counts)}"
+                       f" FROM {query.from_sql} WHERE {query.where_sql} GROUP BY {key}")
+            signature = "s.signature" if daily else "g.key"
+            join = " JOIN signatures s ON s.signature_id = g.key" if daily else ""
+            sql = (f"SELECT {signature} AS signature, g.count, "
+                   + ", ".join(f"g.{name}" for name in SIGNATURE_COUNTS)
+                   + f", count(*) OVER () AS total_signatures FROM ({grouped}) g{join}"
+                   f' ORDER BY g.count DESC, {signature} COLLATE "C"')
             cur.execute(paged(sql, query, result_number, result_offset), query.params)
             rows = cur.fetchall()
-            total = rows[0]["total_signatures"] if rows else self._count(cur, query)
+            total = rows[0]["total_signatures"] if rows else self._count(cur, query, key)
             for row in rows:
                 del row["total_signatures"]
             return {"hits": rows, "total": total}
 
     @staticmethod
-    def _count(cur, query):
+    def _count(cur, query, key):
         """Distinct signatures when the page is past the end (window count unavailable)."""
-        cur.execute(f"SELECT count(DISTINCT r.signature) AS n FROM {query.from_sql} "
+        cur.execute(f"SELECT count(DISTINCT {key}) AS n FROM {query.from_sql} "
                     f"WHERE {query.where_sql}", query.params)
         return cur.fetchone()["n"]
 
@@ -92,7 +126,7 @@ SIGNATURE_URLS_SQL = """
             OR (r.product, r.version) IN (SELECT * FROM unnest(%(version_products)s::text[],
                                                                %(version_strings)s::text[])))
      GROUP BY r.url
-     ORDER BY crash_count DESC, r.url
+     ORDER BY crash_count DESC, r.url COLLATE "C"
      LIMIT 100
 """
 

@@ -24,7 +24,11 @@ public final class CrashgateNode {
                 .put("network.host", "127.0.0.1")
                 .put("discovery.type", "single-node")
                 .put("action.auto_create_index", "true")
-                .put("cluster.routing.allocation.disk.threshold_enabled", "false"));
+                .put("cluster.routing.allocation.disk.threshold_enabled", "false")
+                // the parent circuit breaker on real heap usage trips under the serial
+                // collector, which lets the heap fill up before collecting (bulk requests
+                // then fail with 429 circuit_breaking_exception)
+                .put("indices.breaker.total.use_real_memory", "false"));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 runner.close();

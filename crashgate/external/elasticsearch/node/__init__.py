@@ -29,7 +29,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LAUNCHER = HERE / "CrashgateNode.java"
 JVM_OPTIONS = [
-    "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-Xss1m",
+    "-Xms1g", "-Xmx1g", "-XX:+UseSerialGC", "-Xss1m",
     # elasticsearch-py >= 7.14 accepts a 7.0-7.13 server only if build_flavor is "default"
     "-Des.distribution.flavor=default", "-Des.distribution.type=tar",
     "-Djava.locale.providers=SPI,COMPAT", "-Dfile.encoding=UTF-8", "-Djava.awt.headless=true",

@@ -1,0 +1,263 @@
+"""Ingestion with bucketing, engine-independent: the engines differ only in ``find_candidates``.
+
+One request is one transaction: an array is all-or-nothing (any error rolls back every item)
+and its items are processed in order, each seeing the ones before it. Per item:
+
+1. a ``database_id`` already stored (in any project) or earlier in the batch -> not stored
+   again, ``created=False`` with the stored buckets; checked before any similarity work;
+2. terms -> query weights (df of the query's own terms, per project) -> the engine's
+   candidates -> exact scores (crashgate.bucketing.scoring) on their stored term counts ->
+   top match (highest score, earliest stored on ties) -> buckets at every threshold;
+3. store the report (document, term arrays, norm, buckets, top match), its new terms and its
+   bucket rows; at the end of the request, the df of the terms already stored and the
+   project's report count (once per term: later items add this request's counts to what they
+   read), and the crashes of the reports carrying one.
+
+Writers take ``pg_advisory_xact_lock`` on each project of the request (sorted, before any
+candidate search, held until commit), so two similar reports posted at the same moment are
+bucketed one after the other and cannot both found a new bucket. A dry run computes the same
+without writing or locking; its items do not see each other (nothing is stored).
+"""
+import collections
+import dataclasses
+import datetime
+import json
+import types
+from typing import NamedTuple
+
+from crashgate.bucketing import scoring
+from crashgate.bucketing.assignment import assign_buckets, assign_buckets_dry_run
+from crashgate.bucketing.features import report_terms
+from crashgate.bucketing.thresholds import format_threshold, parse_threshold
+from crashgate.bucketing.tokenizers import load_tokenizer
+from crashgate.errors import CrashgateError
+from crashgate.external.postgresql.partycrasher import terms as dictionary
+from crashgate.ingest.store import store_crashes
+
+LOCK_NAMESPACE = 7_402_113  # pg_advisory_xact_lock(LOCK_NAMESPACE, hashtext(project))
+
+
+@dataclasses.dataclass(frozen=True)
+class TopMatch:
+    database_id: str
+    project: str
+    score: float  # 0..10, 4 decimals
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestResult:
+    database_id: str
+    project: str
+    date: datetime.datetime
+    created: bool  # False: the database_id was already stored (or earlier in the request)
+    buckets: dict  # {Decimal threshold: bucket id, or None for a would-be new bucket (dry run)}
+    top_match: TopMatch | None
+
+
+class QueryTerm(NamedTuple):
+    """A query term handed to ``find_candidates``, most discriminative first."""
+    term: str  # "field\\x1ftoken" (crashgate.bucketing.features)
+    weight: float
+    df: int  # stored reports of the project holding it
+    term_id: int  # pc_terms.id
+
+
+class ConcurrentDuplicate(CrashgateError):
+    """The same database_id was stored meanwhile by a request for another project."""
+
+    status = 409
+    type = "conflict"
+
+
+def parse_buckets(stored):
+    """``{"4.0": id}`` (as stored) -> ``{Decimal("4.0"): id}``."""
+    return {parse_threshold(key): value for key, value in stored.items()}
+
+
+_STORED_SQL = """
+    SELECT r.database_id, p.name, r.date, r.buckets, m.database_id, mp.name,
+           r.top_match_score
+      FROM pc_reports r
+      JOIN pc_projects p ON p.id = r.project_id
+      LEFT JOIN pc_reports m ON m.id = r.top_match_id
+      LEFT JOIN pc_projects mp ON mp.id = m.project_id
+     WHERE r.database_id = ANY(%s)
+"""
+
+
+def stored_results(cursor, database_ids):
+    """``{database_id: IngestResult(created=False)}`` of the stored reports among the ids."""
+    cursor.execute(_STORED_SQL, (list(database_ids),))
+    found = {}
+    for database_id, project, date, buckets, match_id, match_project, score in cursor.fetchall():
+        top_match = TopMatch(match_id, match_project, float(score)) if match_id else None
+        found[database_id] = IngestResult(database_id, project, date, False,
+                                          parse_buckets(buckets), top_match)
+    return found
+
+
+_CANDIDATES_SQL = """
+    SELECT id, database_id, term_ids, term_counts, norm, buckets
+      FROM pc_reports WHERE database_id = ANY(%s) AND project_id = %s
+"""
+# One statement stores a report: its new terms (df 1), the report with its sorted term ids and
+# counts (known terms: ``known_ids``/``known_counts``), and its bucket rows.
+_STORE_SQL = """
+    WITH new_terms AS (
+        INSERT INTO pc_terms (project_id, token, field, df)
+        SELECT %(project_id)s, q.token, q.field, 1
+          FROM unnest(%(new_tokens)s::text[], %(new_fields)s::text[]) AS q (token, field)
+         ORDER BY q.token, q.field
+        RETURNING token, field, id),
+    counted AS (
+        SELECT k.id, k.count
+          FROM unnest(%(known_ids)s::int4[], %(known_counts)s::int2[]) AS k (id, count)
+        UNION ALL
+        SELECT n.id, q.count
+          FROM new_terms n
+          JOIN unnest(%(new_tokens)s::text[], %(new_fields)s::text[], %(new_counts)s::int2[])
+               AS q (token, field, count) ON q.token = n.token AND q.field = n.field),
+    report AS (
+        INSERT INTO pc_reports (database_id, project_id, date, norm, top_match_id,
+                                top_match_score, crash_uuid, term_ids, term_counts, buckets,
+                                document)
+        SELECT %(database_id)s, %(project_id)s, %(date)s, %(norm)s, %(top_match_id)s,
+               %(top_match_score)s, %(crash_uuid)s,
+               coalesce(array_agg(id ORDER BY id), '{}'),
+               coalesce(array_agg(count ORDER BY id), '{}'), %(buckets)s, %(document)s
+          FROM counted
+        ON CONFLICT (database_id) DO NOTHING
+        RETURNING id),
+    members AS (
+        INSERT INTO pc_bucket_members (date, project_id, report_id, threshold, bucket_id)
+        SELECT %(date)s, %(project_id)s, report.id, b.threshold, b.bucket_id
+          FROM report,
+               unnest(%(thresholds)s::numeric[], %(bucket_ids)s::text[]) AS b (threshold,
+                                                                              bucket_id))
+    SELECT id FROM report
+"""
+
+
+@dataclasses.dataclass
+class _Project:
+    id: int | None
+    report_count: int
+    added: int = 0  # reports stored by this request
+    counted: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    # ^ df increments of already stored terms by this request, written once at the end
+
+
+def ingest(pool, settings, reports, find_candidates, dry_run=False):
+    """Bucket and store ``reports`` (crashgate.ingest.report_document.Report) in one
+    transaction; a list of IngestResult in the same order. Terms are computed before the
+    transaction (and its locks) starts.
+
+    ``settings``: the ``bucketing`` config namespace (thresholds, tokenizer, candidates,
+    query_terms). ``find_candidates(cursor, project, query_terms, limit)`` returns database_ids
+    of stored reports of ``project`` worth scoring; ``query_terms`` are QueryTerm.
+    """
+    bucketer = _Bucketer(settings, find_candidates, dry_run)
+    all_terms = [report_terms(report.document, bucketer.tokenize) for report in reports]
+    with pool.connection() as conn, conn.cursor() as cursor:
+        if not dry_run:
+            for project in sorted({report.project for report in reports}):
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                               (LOCK_NAMESPACE, project))
+        known = stored_results(cursor, {report.database_id for report in reports})
+        results, crashes, projects = [], [], {}
+        for report, terms in zip(reports, all_terms):
+            previous = known.get(report.database_id)
+            if previous is not None:
+                results.append(previous)
+                continue
+            if report.project not in projects:
+                projects[report.project] = _Project(*dictionary.project_state(cursor,
+                                                                              report.project))
+            result = bucketer.bucket(cursor, report, terms, projects[report.project])
+            results.append(result)
+            known[report.database_id] = dataclasses.replace(result, created=False)
+            if report.crash is not None and not dry_run:
+                crashes.append(report.crash)
+        if not dry_run:
+            for project in projects.values():
+                if project.added:
+                    dictionary.count_reports(cursor, project.id, project.added)
+                if project.counted:
+                    dictionary.count_terms(cursor, project.id, project.counted)
+            if crashes:
+                store_crashes(cursor, crashes)
+        else:
+            conn.rollback()
+    return results
+
+
+class _Bucketer:
+    def __init__(self, settings, find_candidates, dry_run):
+        self.thresholds = list(settings.thresholds)
+        self.tokenize = load_tokenizer(settings.tokenizer)
+        self.candidates = settings.candidates
+        self.query_terms = settings.query_terms
+        self.find_candidates = find_candidates
+        self.dry_run = dry_run
+
+    def bucket(self, cursor, report, terms, project):
+        known = dictionary.lookup(cursor, project.id, terms)
+        if project.counted:  # reports stored earlier in this request
+            known = {term: (term_id, df + project.counted[term])
+                     for term, (term_id, df) in known.items()}
+        weights = scoring.query_weights(terms, {term: df for term, (_, df) in known.items()},
+                                        project.report_count)
+        match = self._top_match(cursor, report.project, project, terms, known, weights)
+        top_match = TopMatch(match.database_id, report.project, match.score) if match else None
+        if self.dry_run:
+            buckets = assign_buckets_dry_run(self.thresholds, match)
+        else:
+            buckets = assign_buckets(self.thresholds, match)
+            self._store(cursor, report, project, terms, known, buckets, match)
+        return IngestResult(report.database_id, report.project, report.date, True, buckets,
+                            top_match)
+
+    def _top_match(self, cursor, project_name, project, terms, known, weights):
+        """The best candidate (namespace: id, database_id, score, buckets) or None."""
+        if not weights:
+            return None
+        query_terms = [QueryTerm(term, weights[term], known[term][1], known[term][0])
+                       for term in scoring.top_query_terms(weights, self.query_terms)]
+        found = self.find_candidates(cursor, project_name, query_terms, self.candidates)
+        if not found:
+            return None
+        self_score = scoring.self_score(weights, terms)
+        wanted = {known[term][0]: term for term in weights}
+        cursor.execute(_CANDIDATES_SQL, (list(found), project.id))
+        best = None
+        for row_id, database_id, term_ids, term_counts, norm, buckets in cursor.fetchall():
+            score = scoring.score(weights, self_score,
+                                  dictionary.counts_of(term_ids, term_counts, wanted), norm)
+            if score > 0 and (best is None or (score, -row_id) > (best.score, -best.id)):
+                best = types.SimpleNamespace(id=row_id, database_id=database_id, score=score,
+                                             buckets=buckets)
+        return best
+
+    def _store(self, cursor, report, project, terms, known, buckets, match):
+        if project.id is None:
+            project.id = dictionary.ensure_project(cursor, report.project)
+        ordered = sorted(buckets.items())
+        cursor.execute(_STORE_SQL, dict(
+            dictionary.split_new(terms, known),
+            known_ids=[term_id for term_id, _ in known.values()],
+            known_counts=[min(terms[term], dictionary.MAX_COUNT) for term in known],
+            database_id=report.database_id, project_id=project.id, date=report.date,
+            norm=scoring.document_norm(terms),
+            top_match_id=match.id if match else None,
+            top_match_score=match.score if match else None,
+            crash_uuid=report.crash["uuid"] if report.crash is not None else None,
+            buckets=json.dumps({format_threshold(t): b for t, b in ordered}),
+            document=json.dumps(report.document, ensure_ascii=False, default=str),
+            thresholds=[t for t, _ in ordered], bucket_ids=[b for _, b in ordered]))
+        if cursor.fetchone() is None:
+            raise ConcurrentDuplicate(
+                f"Report {report.database_id!r} was stored meanwhile by another request; "
+                f"retry to get its location", parameter="database_id")
+        project.report_count += 1
+        project.added += 1
+        project.counted.update(known.keys())

@@ -1,0 +1,96 @@
+"""The per-project term dictionary (``pc_terms``, ``pc_projects``) and compact term arrays.
+
+A term is ``field SEP token`` (crashgate.bucketing.features); the dictionary stores the two
+parts, an integer id and the document frequency. A stored report keeps its terms as sorted
+term ids with aligned counts. Writes happen under the project's advisory lock (pipeline).
+"""
+from crashgate.bucketing.features import SEP, split_term
+
+MAX_COUNT = 32767  # term counts are stored as int2
+
+_PROJECT_SQL = "SELECT id, report_count FROM pc_projects WHERE name = %s"
+
+_LOOKUP_SQL = """
+    SELECT t.token, t.field, t.id, t.df
+      FROM unnest(%(tokens)s::text[], %(fields)s::text[]) AS q (token, field)
+      JOIN pc_terms t ON t.project_id = %(project_id)s AND t.token = q.token
+                     AND t.field = q.field
+"""
+
+_COUNT_SQL = """
+    UPDATE pc_terms t SET df = t.df + q.added
+      FROM unnest(%(tokens)s::text[], %(fields)s::text[], %(added)s::int4[])
+           AS q (token, field, added)
+     WHERE t.project_id = %(project_id)s AND t.token = q.token AND t.field = q.field
+"""
+
+
+def project_state(cursor, project):
+    """``(project_id, report_count)``; ``(None, 0)`` for a project without reports."""
+    cursor.execute(_PROJECT_SQL, (project,))
+    row = cursor.fetchone()
+    return (row[0], row[1]) if row else (None, 0)
+
+
+def ensure_project(cursor, project):
+    """The project's id, creating its row if needed."""
+    cursor.execute("INSERT INTO pc_projects (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
+                   (project,))
+    return project_state(cursor, project)[0]
+
+
+def count_reports(cursor, project_id, added):
+    cursor.execute("UPDATE pc_projects SET report_count = report_count + %s WHERE id = %s",
+                   (added, project_id))
+
+
+def _split(terms):
+    pairs = sorted(split_term(term)[::-1] for term in terms)  # (token, field), fixed order
+    return {"tokens": [token for token, _ in pairs], "fields": [field for _, field in pairs]}
+
+
+def lookup(cursor, project_id, terms):
+    """``{term: (term_id, df)}`` of the ``terms`` the project's dictionary holds."""
+    if project_id is None or not terms:
+        return {}
+    cursor.execute(_LOOKUP_SQL, dict(_split(terms), project_id=project_id))
+    return {field + SEP + token: (term_id, df) for token, field, term_id, df in cursor.fetchall()}
+
+
+def count_terms(cursor, project_id, added):
+    """Add ``added`` (``{term: reports}``) to the df of the project's stored terms, in key
+    order (one update per term and request: repeated updates of a row within one
+    transaction would leave a chain of row versions to walk)."""
+    rows = sorted(split_term(term)[::-1] + (count,) for term, count in added.items())
+    cursor.execute(_COUNT_SQL, {"project_id": project_id, "tokens": [r[0] for r in rows],
+                                "fields": [r[1] for r in rows], "added": [r[2] for r in rows]})
+
+
+def split_new(terms, known):
+    """``{tokens, fields, counts}`` arrays of the terms not in ``known``, in (token, field)
+    order."""
+    rows = sorted(split_term(term)[::-1] + (min(count, MAX_COUNT),)
+                  for term, count in terms.items() if term not in known)
+    return {"new_tokens": [row[0] for row in rows], "new_fields": [row[1] for row in rows],
+            "new_counts": [row[2] for row in rows]}
+
+
+def counts_of(term_ids, term_counts, wanted):
+    """``{term: count}`` of a stored report restricted to ``wanted`` (``{term_id: term}``)."""
+    return {wanted[term_id]: count for term_id, count in zip(term_ids, term_counts)
+            if term_id in wanted}
+
+
+_TOKEN_IDS_SQL = """
+    SELECT t.id FROM pc_terms t
+     WHERE t.token = %(token)s
+       AND (%(field)s::text IS NULL OR t.field = %(field)s)
+       AND (%(project_id)s::int IS NULL OR t.project_id = %(project_id)s)
+"""
+
+
+def token_ids(cursor, project_id, token, field=None):
+    """Ids of the dictionary terms with ``token`` (in ``field`` if given, in the project if
+    given)."""
+    cursor.execute(_TOKEN_IDS_SQL, {"token": token, "field": field, "project_id": project_id})
+    return [row[0] for row in cursor.fetchall()]
