@@ -25,7 +25,7 @@ from crashgate.fakedata.labelled import generate_labelled_reports
 
 THRESHOLDS = ["1.0", "2.0", "3.0", "3.5", "4.0", "4.5", "5.0", "5.5", "6.0", "6.5", "7.0", "7.5", "8.0", "9.0"]
 DEFAULT_THRESHOLD = "5.0"  # the best F1 of the default variant ("camel"); see RESULTS
-LAUNCHPAD = pathlib.Path("/work/shared/data/launchpad-crash-samples")
+LAUNCHPAD = pathlib.Path(__file__).resolve().parents[2] / "shared/data/launchpad-crash-samples"
 TopMatch = namedtuple("TopMatch", "score buckets")
 BASELINE = dict(top_frame_weights=(), frame_weights=(), collapse=False, whole_hex=False, whole_functions=False,
                 drop_locations=False)

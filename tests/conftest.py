@@ -9,6 +9,11 @@ import pytest
 from crashgate.embedded import start_embedded_postgres
 from crashgate.external.postgresql.schema import setup_database
 
+# The project's shared real crash data (read, never copied): ../shared/data next to the checkout.
+SHARED_DATA = pathlib.Path(os.environ.get("CRASHGATE_SHARED_DATA")
+                           or pathlib.Path(__file__).resolve().parents[2] / "shared" / "data")
+LAUNCHPAD_SAMPLES = SHARED_DATA / "launchpad-crash-samples"
+
 DATA_TABLES = (
     "reports", "extensions", "plugins_reports", "plugins", "crash_ids", "signatures", "tcbs",
     "signature_products", "jobs", "priorityjobs", "releases_raw", "product_version_builds",

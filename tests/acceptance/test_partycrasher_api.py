@@ -7,20 +7,18 @@ ingestion services to PostgreSQL or to Elasticsearch (a real node) by configurat
 import concurrent.futures
 import copy
 import json
-import pathlib
 import threading
 
 import pytest
 
-from tests.conftest import make_config
+from tests.conftest import LAUNCHPAD_SAMPLES, make_config
 from tests.wsgiclient import WSGIClient
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared/data/launchpad-crash-samples"
 BASE = "http://localhost"
 
 
 def sample(name):
-    report = json.loads((SAMPLES / f"{name}.json").read_text())
+    report = json.loads((LAUNCHPAD_SAMPLES / f"{name}.json").read_text())
     report.pop("database_id", None)
     return report
 

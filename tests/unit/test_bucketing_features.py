@@ -1,11 +1,10 @@
 """report_terms: field-qualified terms of PartyCrasher/Launchpad reports and crash documents."""
 import json
-import pathlib
 
 from crashgate.bucketing.features import SEP, collapse_recursion, report_terms, split_term
 from crashgate.bucketing.tokenizers import camel, lerch, space
+from tests.conftest import LAUNCHPAD_SAMPLES
 
-LAUNCHPAD = pathlib.Path("/work/shared/data/launchpad-crash-samples")
 
 
 def t(field, token):
@@ -87,7 +86,7 @@ def test_stack_only():
 
 
 def test_launchpad_samples():
-    for path in sorted(LAUNCHPAD.glob("*.json")):
+    for path in sorted(LAUNCHPAD_SAMPLES.glob("*.json")):
         report = json.loads(path.read_text())
         for tokenize in (camel, lerch, space):
             terms = report_terms(report, tokenize)

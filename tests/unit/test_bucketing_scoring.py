@@ -1,7 +1,6 @@
 """The normalised 0..10 similarity, its explanation and the query-term selection."""
 import json
 import math
-import pathlib
 from collections import Counter
 
 import pytest
@@ -9,8 +8,8 @@ import pytest
 from crashgate.bucketing import scoring
 from crashgate.bucketing.features import SEP, report_terms
 from crashgate.bucketing.tokenizers import camel, lerch, space
+from tests.conftest import LAUNCHPAD_SAMPLES
 
-LAUNCHPAD = pathlib.Path("/work/shared/data/launchpad-crash-samples")
 
 
 def corpus(*docs):
@@ -95,7 +94,7 @@ def test_explain_sums_to_score():
 
 @pytest.mark.parametrize("tokenize", [camel, lerch, space])
 def test_launchpad_samples_score_sanely(tokenize):
-    reports = [json.loads(path.read_text()) for path in sorted(LAUNCHPAD.glob("*.json"))]
+    reports = [json.loads(path.read_text()) for path in sorted(LAUNCHPAD_SAMPLES.glob("*.json"))]
     terms = [report_terms(report, tokenize) for report in reports]
     df = Counter(term for doc in terms for term in doc)
     by_id = {report["database_id"]: i for i, report in enumerate(reports)}

@@ -1,17 +1,16 @@
 """Validation of posted PartyCrasher reports (crashgate.ingest.report_document)."""
 import datetime
 import json
-import pathlib
 
 import pytest
 
 from crashgate.errors import BadRequest
 from crashgate.ingest.report_document import (RESERVED_PROJECTS, InvalidReport,
                                               ProjectMismatch, parse_reports)
+from tests.conftest import LAUNCHPAD_SAMPLES
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared/data/launchpad-crash-samples"
 
 
 def test_one_report_gets_project_from_url_and_date_defaults_to_now():
@@ -113,7 +112,7 @@ def test_bad_crash_field_is_named_with_its_item():
 
 
 def test_real_launchpad_samples_are_accepted():
-    samples = sorted(SAMPLES.glob("*.json"))
+    samples = sorted(LAUNCHPAD_SAMPLES.glob("*.json"))
     assert len(samples) == 9
     for path in samples:
         body = json.loads(path.read_text())
