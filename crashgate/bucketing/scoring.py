@@ -84,8 +84,21 @@ class Formula:
     def score(self, query_weights, self_score, candidate_terms, candidate_norm):
         if self_score <= 0.0:
             return 0.0
-        value = round(MAX_SCORE * self.raw(query_weights, candidate_terms, candidate_norm) / self_score, DIGITS)
-        return min(MAX_SCORE, value)
+        return self._scaled(self.raw(query_weights, candidate_terms, candidate_norm), self_score)
+
+    def score_matched(self, matched, self_score, candidate_norm):
+        """``score`` from the ``(weight, tf)`` pairs of the query terms the candidate holds:
+        the same products summed exactly, so the same result, without a pass over every
+        query term."""
+        if self_score <= 0.0:
+            return 0.0
+        tf = self.tf
+        raw = math.fsum([weight * tf(count) for weight, count in matched if count]) * candidate_norm
+        return self._scaled(raw, self_score)
+
+    @staticmethod
+    def _scaled(raw, self_score):
+        return min(MAX_SCORE, round(MAX_SCORE * raw / self_score, DIGITS))
 
     def explain(self, query_weights, self_score, candidate_terms, candidate_norm):
         if self_score <= 0.0:
@@ -123,6 +136,12 @@ def self_score(query_weights, terms):
 def score(query_weights, self_score, candidate_terms, candidate_norm):
     """The similarity of a candidate (its terms and stored norm) to the query, in [0, 10]."""
     return DEFAULT.score(query_weights, self_score, candidate_terms, candidate_norm)
+
+
+def score_matched(matched, self_score, candidate_norm):
+    """``score`` of a candidate given as the ``(query weight, tf)`` pairs of the query terms it
+    holds (each term once), e.g. read straight from stored term ids and counts."""
+    return DEFAULT.score_matched(matched, self_score, candidate_norm)
 
 
 def top_query_terms(query_weights, k):

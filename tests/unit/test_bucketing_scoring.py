@@ -126,3 +126,21 @@ def test_terms_no_stored_report_has_lower_the_score():
                                 stored, scoring.document_norm(stored))
     assert alone_value > 7.0  # only the shared term: as similar as the length norms allow
     assert 0 < value < alone_value / 3  # nine new terms of ten: far less similar
+
+
+def test_score_from_matched_pairs_equals_the_full_score():
+    import random
+
+    rng = random.Random(4)
+    for _ in range(300):
+        vocabulary = [f"f\x1ft{i}" for i in range(40)]
+        query = Counter(rng.choices(vocabulary, k=rng.randint(1, 30)))
+        candidate = Counter(rng.choices(vocabulary, k=rng.randint(1, 30)))
+        df = {term: rng.randint(1, 20) for term in vocabulary if rng.random() < 0.8}
+        weights = scoring.query_weights(query, df, 20)
+        own = scoring.self_score(weights, query)
+        norm = scoring.document_norm(candidate)
+        matched = [(weight, candidate[term]) for term, weight in weights.items()
+                   if term in candidate]
+        assert scoring.score_matched(matched, own, norm) == \
+            scoring.score(weights, own, candidate, norm)

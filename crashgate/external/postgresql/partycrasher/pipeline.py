@@ -85,9 +85,15 @@ _STORED_SQL = """
 """
 
 
-def stored_results(cursor, database_ids):
-    """``{database_id: IngestResult(created=False)}`` of the stored reports among the ids."""
-    cursor.execute(_STORED_SQL, (list(database_ids),))
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));"
+
+
+def stored_results(cursor, database_ids, lock_projects=()):
+    """``{database_id: IngestResult(created=False)}`` of the stored reports among the ids,
+    read after taking the advisory lock of each of ``lock_projects`` in that order (same
+    round trip)."""
+    params = [value for project in lock_projects for value in (LOCK_NAMESPACE, project)]
+    cursor.execute(_LOCK_SQL * len(lock_projects) + _STORED_SQL, params + [list(database_ids)])
     found = {}
     for database_id, project, date, buckets, match_id, match_project, score in cursor.fetchall():
         top_match = TopMatch(match_id, match_project, float(score)) if match_id else None
@@ -159,11 +165,8 @@ def ingest(pool, settings, reports, find_candidates, dry_run=False):
     bucketer = _Bucketer(settings, find_candidates, dry_run)
     all_terms = [report_terms(report.document, bucketer.tokenize) for report in reports]
     with pool.connection() as conn, conn.cursor() as cursor:
-        if not dry_run:
-            for project in sorted({report.project for report in reports}):
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                               (LOCK_NAMESPACE, project))
-        known = stored_results(cursor, {report.database_id for report in reports})
+        locked = [] if dry_run else sorted({report.project for report in reports})
+        known = stored_results(cursor, {report.database_id for report in reports}, locked)
         results, crashes, projects = [], [], {}
         for report, terms in zip(reports, all_terms):
             previous = known.get(report.database_id)
@@ -181,9 +184,7 @@ def ingest(pool, settings, reports, find_candidates, dry_run=False):
         if not dry_run:
             for project in projects.values():
                 if project.added:
-                    dictionary.count_reports(cursor, project.id, project.added)
-                if project.counted:
-                    dictionary.count_terms(cursor, project.id, project.counted)
+                    dictionary.count_stored(cursor, project.id, project.added, project.counted)
             if crashes:
                 store_crashes(cursor, crashes)
         else:
@@ -227,12 +228,14 @@ class _Bucketer:
         if not found:
             return None
         self_score = scoring.self_score(weights, terms)
-        wanted = {known[term][0]: term for term in weights}
+        weight_of = {known[term][0]: weight for term, weight in weights.items()}  # by term id
+        get = weight_of.get
         cursor.execute(_CANDIDATES_SQL, (list(found), project.id))
         best = None
         for row_id, database_id, term_ids, term_counts, norm, buckets in cursor.fetchall():
-            score = scoring.score(weights, self_score,
-                                  dictionary.counts_of(term_ids, term_counts, wanted), norm)
+            matched = [(weight, count) for term_id, count in zip(term_ids, term_counts)
+                       if (weight := get(term_id)) is not None]
+            score = scoring.score_matched(matched, self_score, norm)
             if score > 0 and (best is None or (score, -row_id) > (best.score, -best.id)):
                 best = types.SimpleNamespace(id=row_id, database_id=database_id, score=score,
                                              buckets=buckets)

@@ -39,9 +39,22 @@ def ensure_project(cursor, project):
     return project_state(cursor, project)[0]
 
 
-def count_reports(cursor, project_id, added):
-    cursor.execute("UPDATE pc_projects SET report_count = report_count + %s WHERE id = %s",
-                   (added, project_id))
+_COUNT_REPORTS_SQL = """
+    WITH counted AS (
+        UPDATE pc_projects SET report_count = report_count + %(reports)s
+         WHERE id = %(project_id)s)
+"""
+
+
+def count_stored(cursor, project_id, reports_added, terms_added):
+    """Add ``reports_added`` to the project's report count and ``terms_added`` (``{term:
+    reports}``) to the df of its stored terms, in one statement, in key order (one update per
+    term and request: repeated updates of a row within one transaction would leave a chain of
+    row versions to walk)."""
+    rows = sorted(split_term(term)[::-1] + (count,) for term, count in terms_added.items())
+    cursor.execute(_COUNT_REPORTS_SQL + _COUNT_SQL, {
+        "reports": reports_added, "project_id": project_id, "tokens": [r[0] for r in rows],
+        "fields": [r[1] for r in rows], "added": [r[2] for r in rows]})
 
 
 def _split(terms):
@@ -57,15 +70,6 @@ def lookup(cursor, project_id, terms):
     return {field + SEP + token: (term_id, df) for token, field, term_id, df in cursor.fetchall()}
 
 
-def count_terms(cursor, project_id, added):
-    """Add ``added`` (``{term: reports}``) to the df of the project's stored terms, in key
-    order (one update per term and request: repeated updates of a row within one
-    transaction would leave a chain of row versions to walk)."""
-    rows = sorted(split_term(term)[::-1] + (count,) for term, count in added.items())
-    cursor.execute(_COUNT_SQL, {"project_id": project_id, "tokens": [r[0] for r in rows],
-                                "fields": [r[1] for r in rows], "added": [r[2] for r in rows]})
-
-
 def split_new(terms, known):
     """``{tokens, fields, counts}`` arrays of the terms not in ``known``, in (token, field)
     order."""
@@ -73,12 +77,6 @@ def split_new(terms, known):
                   for term, count in terms.items() if term not in known)
     return {"new_tokens": [row[0] for row in rows], "new_fields": [row[1] for row in rows],
             "new_counts": [row[2] for row in rows]}
-
-
-def counts_of(term_ids, term_counts, wanted):
-    """``{term: count}`` of a stored report restricted to ``wanted`` (``{term_id: term}``)."""
-    return {wanted[term_id]: count for term_id, count in zip(term_ids, term_counts)
-            if term_id in wanted}
 
 
 _TOKEN_IDS_SQL = """
