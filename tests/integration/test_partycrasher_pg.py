@@ -6,10 +6,11 @@ from decimal import Decimal
 import psycopg2
 import pytest
 
+from crashgate.errors import Forbidden
 from crashgate.external.postgresql.backend import PostgreSQLBackend
 from crashgate.external.postgresql.partycrasher import candidates
 from crashgate.external.postgresql.partycrasher.implementations import (
-    Bucket, DeleteAllForbidden, Report, Reports, Search, TopBuckets)
+    Bucket, Report, Reports, Search, TopBuckets)
 from crashgate.fakedata.labelled import generate_labelled_reports
 from crashgate.ingest.report_document import parse_reports
 from tests.conftest import make_config
@@ -346,7 +347,7 @@ def test_summary(backend, dated):
 
 def test_delete_all(clean_db, dated):
     forbidden = PostgreSQLBackend(make_config(clean_db))
-    with pytest.raises(DeleteAllForbidden):
+    with pytest.raises(Forbidden):
         Reports(forbidden).delete_all()
     forbidden.close()
     allowed = PostgreSQLBackend(make_config(clean_db, "--bucketing.allow_delete_all=true"))

@@ -7,16 +7,11 @@ and ``postgresql.pc_report_compare`` (Report), ``postgresql.pc_buckets`` (TopBuc
 """
 from crashgate.bucketing.thresholds import parse_threshold
 from crashgate.bucketing.tokenizers import load_tokenizer
-from crashgate.errors import CrashgateError
+from crashgate.errors import Forbidden
 from crashgate.external.postgresql.backend import PostgreSQLImplementation
 from crashgate.external.postgresql.partycrasher import queries
 from crashgate.external.postgresql.partycrasher.candidates import find_candidates
 from crashgate.external.postgresql.partycrasher.pipeline import ingest
-
-
-class DeleteAllForbidden(CrashgateError):
-    status = 403
-    type = "forbidden"
 
 
 class _PartyCrasher(PostgreSQLImplementation):
@@ -38,10 +33,10 @@ class Reports(_PartyCrasher):
         return ingest(self.pool, self.settings, reports, find_candidates, dry_run=dry_run)
 
     def delete_all(self):
-        """The number of reports deleted; DeleteAllForbidden (403) unless
+        """The number of reports deleted; Forbidden (403) unless
         ``bucketing.allow_delete_all``."""
         if not self.settings.allow_delete_all:
-            raise DeleteAllForbidden("Deleting all reports is not enabled "
+            raise Forbidden("Deleting all reports is not enabled "
                                      "(bucketing.allow_delete_all)")
         return self._read(queries.delete_all)
 
