@@ -61,6 +61,16 @@ def es_url(tmp_path_factory):
     node.stop()
 
 
+@pytest.fixture(scope="module")
+def es(es_url):
+    """An Elasticsearch client of the session's node."""
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(es_url, timeout=60)
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def pg_dsn(pg_server):
     """DSN of a database with the crashgate schema applied."""

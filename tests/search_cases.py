@@ -48,6 +48,17 @@ def frequency_crash_set(when):
     ]
 
 
+# /crashes/frequency/signature/js/ on frequency_crash_set: per build, its js crashes (count)
+# among all its crashes (total), and the same per OS.
+FREQUENCY_OF_JS = {"total": 2, "hits": [
+    {"build_date": "2012033117", "count": 1, "total": 2, "frequency": 0.5,
+     "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
+     "count_linux": 0, "frequency_linux": 0.0},
+    {"build_date": "2012033116", "count": 2, "total": 2, "frequency": 1.0,
+     "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
+     "count_linux": 1, "frequency_linux": 1.0}]}
+
+
 # (path tail after /search/signatures/, expected {signature: count})
 FILTER_CASES = [
     ("versions/WaterWolf:1.0/", {"sig1": 3}),

@@ -70,9 +70,16 @@ class Formula:
         return 1.0 / length ** self.norm_power if length else 0.0
 
     def raw(self, query_weights, candidate_terms, candidate_norm):
-        tf, get = self.tf, candidate_terms.get
-        return math.fsum([weight * tf(count) for term, weight in query_weights.items()
-                          if (count := get(term))]) * candidate_norm
+        get = candidate_terms.get
+        return self._raw([(weight, get(term)) for term, weight in query_weights.items()],
+                         candidate_norm)
+
+    def _raw(self, matched, candidate_norm):
+        """The unnormalised score from (query weight, candidate tf) pairs (tf 0/None: no
+        match), summed exactly so the order of the pairs does not matter."""
+        tf = self.tf
+        return math.fsum([weight * tf(count) for weight, count in matched if count]) \
+            * candidate_norm
 
     def self_score(self, query_weights, terms):
         unseen = getattr(query_weights, "unseen_weight", 0.0)
@@ -92,9 +99,7 @@ class Formula:
         query term."""
         if self_score <= 0.0:
             return 0.0
-        tf = self.tf
-        raw = math.fsum([weight * tf(count) for weight, count in matched if count]) * candidate_norm
-        return self._scaled(raw, self_score)
+        return self._scaled(self._raw(matched, candidate_norm), self_score)
 
     @staticmethod
     def _scaled(raw, self_score):

@@ -36,12 +36,14 @@ def openapi_document(services):
     """The OpenAPI 3.0 document (a dict) for ``services`` ({name: Service})."""
     paths = {}
     for name, service in sorted(services.items()):
-        for index, template in enumerate(service.route_templates()):
+        templates = service.route_templates()
+        url_only = {capture for template in templates for capture in _CAPTURE.findall(template)}
+        for index, template in enumerate(templates):
             item = paths.setdefault(template, {})
             for method, contract in service.methods.items():
                 suffix = f"_{index}" if index else ""
                 item[method.lower()] = _operation(name + suffix, service, method, contract,
-                                                  _CAPTURE.findall(template))
+                                                  _CAPTURE.findall(template), url_only)
     for path, summary in BUILTINS.items():
         paths[path] = {"get": {"operationId": path.strip("_"), "summary": summary,
                                "tags": ["operations"],
@@ -56,7 +58,9 @@ def openapi_document(services):
             "components": {"schemas": {"Error": ERROR_SCHEMA}}}
 
 
-def _operation(operation_id, service, method, contract, captured):
+def _operation(operation_id, service, method, contract, captured, url_only):
+    """``url_only``: parameters some route of the service takes from its path (e.g.
+    ``project``); on a route without that segment they are not offered as query parameters."""
     operation = {"operationId": f"{operation_id}_{method.lower()}",
                  "summary": service.summary, "tags": [_family(service)],
                  "parameters": [], "responses": {}}
@@ -69,7 +73,7 @@ def _operation(operation_id, service, method, contract, captured):
                                             "description": param.doc})
         elif method in ("POST", "PUT") and contract.body is None:
             form_fields[param.name] = dict(schema, description=param.doc)
-        elif param.name != "project" or "project" in captured:
+        elif param.name not in url_only:
             operation["parameters"].append(_query_parameter(param, schema))
     if isinstance(contract.body, JsonBody):
         operation["requestBody"] = {"required": True, "description": contract.body.doc,

@@ -6,7 +6,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.factories import crash_doc, store, uuid_for
-from tests.search_cases import FILTER_CASES, frequency_crash_set, search_crash_set
+from tests.search_cases import (FILTER_CASES, FREQUENCY_OF_JS, frequency_crash_set,
+                                search_crash_set)
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
@@ -30,13 +31,7 @@ def frequency_crashes(clean_db):
 
 def test_frequency_is_a_real_frequency(client, frequency_crashes):
     body = client.get("/crashes/frequency/signature/js/").json
-    assert body == {"total": 2, "hits": [
-        {"build_date": "2012033117", "count": 1, "total": 2, "frequency": 0.5,
-         "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
-         "count_linux": 0, "frequency_linux": 0.0},
-        {"build_date": "2012033116", "count": 2, "total": 2, "frequency": 1.0,
-         "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
-         "count_linux": 1, "frequency_linux": 1.0}]}
+    assert body == FREQUENCY_OF_JS
     blah = client.get("/crashes/frequency/?signature=blah").json["hits"]
     assert blah == [{"build_date": "2012033117", "count": 1, "total": 2, "frequency": 0.5,
                      "count_windows": 0, "frequency_windows": 0.0, "count_mac": 0,

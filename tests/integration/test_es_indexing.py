@@ -91,12 +91,6 @@ def drain_all(indexer):
     return total
 
 
-@pytest.fixture(scope="module")
-def es(es_url):
-    client = Elasticsearch(es_url, timeout=30)
-    yield client
-    client.close()
-
 
 @pytest.fixture
 def prefix(es):

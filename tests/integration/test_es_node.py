@@ -29,12 +29,6 @@ START = datetime.datetime(2024, 3, 1)
 INDEX = "crashes_test"
 
 
-@pytest.fixture(scope="module")
-def es(es_url):
-    client = Elasticsearch(es_url, timeout=30)
-    yield client
-    client.close()
-
 
 def make_docs(count=1000, seed=4):
     rng = random.Random(seed)

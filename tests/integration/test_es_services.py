@@ -14,7 +14,8 @@ from crashgate.external.elasticsearch.indexer import Indexer
 from tests.conftest import make_config
 from tests.es_helpers import es_client, gateway, reindex
 from tests.factories import crash_doc, store, uuid_for
-from tests.search_cases import FILTER_CASES, frequency_crash_set, search_crash_set
+from tests.search_cases import (FILTER_CASES, FREQUENCY_OF_JS, frequency_crash_set,
+                                search_crash_set)
 
 PREFIX = "es-services-"
 UTC = datetime.timezone.utc
@@ -175,13 +176,7 @@ def test_comments(client, load):
 def test_frequency_is_a_real_frequency(client, load):
     load(frequency_crash_set(DAY) + [crash_doc(DAY, "js", build=None)])
     body = es(client, f"/crashes/frequency/signature/js/{WINDOW}")
-    assert body == {"total": 2, "hits": [
-        {"build_date": "2012033117", "count": 1, "total": 2, "frequency": 0.5,
-         "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
-         "count_linux": 0, "frequency_linux": 0.0},
-        {"build_date": "2012033116", "count": 2, "total": 2, "frequency": 1.0,
-         "count_windows": 1, "frequency_windows": 1.0, "count_mac": 0, "frequency_mac": 0.0,
-         "count_linux": 1, "frequency_linux": 1.0}]}
+    assert body == FREQUENCY_OF_JS
     windows_only = es(client, f"/crashes/frequency/signature/js/{WINDOW}os/windows/")["hits"]
     assert [(h["build_date"], h["count"], h["total"]) for h in windows_only] == [
         ("2012033117", 1, 1), ("2012033116", 1, 1)]

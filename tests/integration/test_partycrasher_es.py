@@ -10,7 +10,6 @@ import uuid as uuidlib
 
 import psycopg2
 import pytest
-from elasticsearch import Elasticsearch
 
 from crashgate.bucketing.features import TOP_FRAME_WEIGHTS, report_terms
 from crashgate.bucketing.metrics import clustering_scores
@@ -47,12 +46,6 @@ def sql(dsn, query, params=None):
     finally:
         conn.close()
 
-
-@pytest.fixture(scope="module")
-def es(es_url):
-    client = Elasticsearch(es_url, timeout=60)
-    yield client
-    client.close()
 
 
 @pytest.fixture

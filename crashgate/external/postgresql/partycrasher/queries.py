@@ -11,7 +11,6 @@ Parts are tokenised with the configured tokenizer and every token must be presen
 yielding no token (e.g. only punctuation) is ignored.
 """
 import re
-from collections import Counter
 
 from psycopg2 import sql
 
@@ -215,7 +214,7 @@ def _similarity(cursor, tokenize, query_row, other_row):
                                     n_docs)
     self_score = scoring.self_score(weights, query_terms)
     norm = scoring.document_norm(other_terms)
-    return (scoring.score(weights, self_score, Counter(other_terms), norm),
+    return (scoring.score(weights, self_score, other_terms, norm),
             scoring.explain(weights, self_score, other_terms, norm))
 
 
