@@ -88,8 +88,10 @@ setup(
         "cheroot>=10",
         "orjson>=3.9",
         "regex>=2023.0",
+        "prometheus_client>=0.20",
     ],
-    extras_require={"test": ["pytest>=7", "openapi-spec-validator>=0.7"]},
+    extras_require={"test": ["pytest>=7", "openapi-spec-validator>=0.7", "hypothesis>=6.100",
+                             "schemathesis>=4.0,<5"]},
     entry_points={
         "console_scripts": ["crashgate = crashgate.cli:main"],
         "crashgate.services": SERVICES,
