@@ -162,80 +162,6 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
               processor_notes
          FROM {stage} ORDER BY uuid
        ON CONFLICT (uuid) DO NOTHING""",
-    """INSERT INTO tcbs AS t (product, version, report_date, signature_id, process_type,
-                              release_channel, report_count, win_count, mac_count, lin_count,
-                              hang_count, startup_count)
-       SELECT s.product, s.version, (s.date_processed AT TIME ZONE 'UTC')::date, g.signature_id,
-              coalesce(process_type, 'browser'), coalesce(lower(release_channel), ''),
-              count(*), count(*) FILTER (WHERE os_name = 'Windows NT'),
-              count(*) FILTER (WHERE os_name = 'Mac OS X'),
-              count(*) FILTER (WHERE os_name = 'Linux'),
-              count(*) FILTER (WHERE hangid IS NOT NULL), count(*) FILTER (WHERE uptime < 60)
-         FROM {stage} s JOIN signatures g ON g.signature = s.signature
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-       ON CONFLICT (product, version, report_date, signature_id, process_type, release_channel)
-       DO UPDATE SET report_count = t.report_count + EXCLUDED.report_count,
-                     win_count = t.win_count + EXCLUDED.win_count,
-                     mac_count = t.mac_count + EXCLUDED.mac_count,
-                     lin_count = t.lin_count + EXCLUDED.lin_count,
-                     hang_count = t.hang_count + EXCLUDED.hang_count,
-                     startup_count = t.startup_count + EXCLUDED.startup_count""",
-    """INSERT INTO tcbs_weekly AS t (product, version, week_start, signature_id, process_type,
-                                     report_count, win_count, mac_count, lin_count, hang_count,
-                                     startup_count)
-       SELECT s.product, s.version, date_trunc('week', s.date_processed AT TIME ZONE 'UTC')::date,
-              g.signature_id, coalesce(process_type, 'browser'),
-              count(*), count(*) FILTER (WHERE os_name = 'Windows NT'),
-              count(*) FILTER (WHERE os_name = 'Mac OS X'),
-              count(*) FILTER (WHERE os_name = 'Linux'),
-              count(*) FILTER (WHERE hangid IS NOT NULL), count(*) FILTER (WHERE uptime < 60)
-         FROM {stage} s JOIN signatures g ON g.signature = s.signature
-        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-       ON CONFLICT (product, version, week_start, signature_id, process_type)
-       DO UPDATE SET report_count = t.report_count + EXCLUDED.report_count,
-                     win_count = t.win_count + EXCLUDED.win_count,
-                     mac_count = t.mac_count + EXCLUDED.mac_count,
-                     lin_count = t.lin_count + EXCLUDED.lin_count,
-                     hang_count = t.hang_count + EXCLUDED.hang_count,
-                     startup_count = t.startup_count + EXCLUDED.startup_count""",
-    """INSERT INTO crash_daily AS d (date_processed, product, version, build, release_channel,
-                                     os_name, process_type, reason, hangid, report_count)
-       SELECT date_trunc('day', date_processed, 'UTC'), product, version, build,
-              release_channel, os_name, process_type, reason,
-              CASE WHEN hangid IS NOT NULL THEN true END, count(*)
-         FROM {stage} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
-       ON CONFLICT (date_processed, product, version, build, release_channel, os_name,
-                    process_type, reason, hangid)
-       DO UPDATE SET report_count = d.report_count + EXCLUDED.report_count""",
-    """INSERT INTO signature_daily AS d (date_processed, signature_id, product, version,
-                                         release_channel, os_name, process_type, hangid,
-                                         report_count)
-       SELECT date_trunc('day', s.date_processed, 'UTC'), g.signature_id, s.product, s.version,
-              s.release_channel, s.os_name, s.process_type,
-              CASE WHEN s.hangid IS NOT NULL THEN true END, count(*)
-         FROM {stage} s JOIN signatures g ON g.signature = s.signature
-        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
-       ON CONFLICT (date_processed, signature_id, product, version, release_channel, os_name,
-                    process_type, hangid)
-       DO UPDATE SET report_count = d.report_count + EXCLUDED.report_count""",
-    """INSERT INTO signature_daily_totals AS d
-       SELECT date_trunc('day', s.date_processed, 'UTC'), g.signature_id, count(*),
-              count(*) FILTER (WHERE os_name = 'Windows NT'),
-              count(*) FILTER (WHERE os_name = 'Mac OS X'),
-              count(*) FILTER (WHERE os_name = 'Linux'),
-              count(*) FILTER (WHERE hangid IS NOT NULL),
-              count(*) FILTER (WHERE process_type = 'plugin'),
-              count(*) FILTER (WHERE process_type = 'content')
-         FROM {stage} s JOIN signatures g ON g.signature = s.signature
-        GROUP BY 1, 2 ORDER BY 1, 2
-       ON CONFLICT (date_processed, signature_id)
-       DO UPDATE SET report_count = d.report_count + EXCLUDED.report_count,
-                     win_count = d.win_count + EXCLUDED.win_count,
-                     mac_count = d.mac_count + EXCLUDED.mac_count,
-                     lin_count = d.lin_count + EXCLUDED.lin_count,
-                     hang_count = d.hang_count + EXCLUDED.hang_count,
-                     plugin_count = d.plugin_count + EXCLUDED.plugin_count,
-                     content_count = d.content_count + EXCLUDED.content_count""",
     """INSERT INTO signature_products AS sp (signature_id, product, version, first_report)
        SELECT g.signature_id, s.product, s.version, min(s.date_processed)
          FROM {stage} s JOIN signatures g ON g.signature = s.signature
@@ -244,6 +170,68 @@ _SPREAD_NEW = [sql.SQL(statement).format(stage=STAGE, report_columns=_REPORT_NAM
           SET first_report = EXCLUDED.first_report
         WHERE EXCLUDED.first_report < sp.first_report""",
 )]
+
+
+def _summing_upsert(table, keys, counts, signatures=True):
+    """Add the staged crashes' counts to aggregate ``table``.
+
+    ``keys`` are (column, expression over the stage ``s`` and ``signatures g``) of the table's
+    primary key; ``counts`` are (column, filter condition or None for every crash). Rows are
+    locked in key order (the ORDER BY), new keys inserted, existing ones summed.
+    """
+    groups = ", ".join(str(n) for n in range(1, len(keys) + 1))
+    return sql.SQL("""
+        INSERT INTO {table} AS a ({columns})
+        SELECT {selected}
+          FROM {stage} s {join}
+         GROUP BY {groups} ORDER BY {groups}
+        ON CONFLICT ({key}) DO UPDATE SET {sums}""").format(
+        table=sql.Identifier(table),
+        columns=_names([name for name, _ in keys + counts]),
+        selected=sql.SQL(", ").join(
+            [sql.SQL(expression) for _, expression in keys]
+            + [sql.SQL("count(*)" if where is None else f"count(*) FILTER (WHERE {where})")
+               for _, where in counts]),
+        stage=STAGE,
+        join=sql.SQL("JOIN signatures g ON g.signature = s.signature" if signatures else ""),
+        groups=sql.SQL(groups),
+        key=_names([name for name, _ in keys]),
+        sums=sql.SQL(", ").join(sql.SQL("{0} = a.{0} + EXCLUDED.{0}").format(sql.Identifier(name))
+                                for name, _ in counts))
+
+
+_BY_OS = [("win_count", "s.os_name = 'Windows NT'"), ("mac_count", "s.os_name = 'Mac OS X'"),
+          ("lin_count", "s.os_name = 'Linux'")]
+_TCBS_COUNTS = [("report_count", None), *_BY_OS, ("hang_count", "s.hangid IS NOT NULL"),
+                ("startup_count", "s.uptime < 60")]
+_PRODUCT_VERSION = [("product", "s.product"), ("version", "s.version")]
+_DAY = "date_trunc('day', s.date_processed, 'UTC')"
+_HANG = ("hangid", "CASE WHEN s.hangid IS NOT NULL THEN true END")
+_SPREAD_NEW += [
+    _summing_upsert("tcbs", [
+        *_PRODUCT_VERSION, ("report_date", "(s.date_processed AT TIME ZONE 'UTC')::date"),
+        ("signature_id", "g.signature_id"), ("process_type", "coalesce(s.process_type, 'browser')"),
+        ("release_channel", "coalesce(lower(s.release_channel), '')")], _TCBS_COUNTS),
+    _summing_upsert("tcbs_weekly", [
+        *_PRODUCT_VERSION,
+        ("week_start", "date_trunc('week', s.date_processed AT TIME ZONE 'UTC')::date"),
+        ("signature_id", "g.signature_id"),
+        ("process_type", "coalesce(s.process_type, 'browser')")], _TCBS_COUNTS),
+    _summing_upsert("crash_daily", [
+        ("date_processed", _DAY), *_PRODUCT_VERSION, ("build", "s.build"),
+        ("release_channel", "s.release_channel"), ("os_name", "s.os_name"),
+        ("process_type", "s.process_type"), ("reason", "s.reason"), _HANG],
+        [("report_count", None)], signatures=False),
+    _summing_upsert("signature_daily", [
+        ("date_processed", _DAY), ("signature_id", "g.signature_id"), *_PRODUCT_VERSION,
+        ("release_channel", "s.release_channel"), ("os_name", "s.os_name"),
+        ("process_type", "s.process_type"), _HANG], [("report_count", None)]),
+    _summing_upsert("signature_daily_totals", [
+        ("date_processed", _DAY), ("signature_id", "g.signature_id")],
+        [("report_count", None), *_BY_OS, ("hang_count", "s.hangid IS NOT NULL"),
+         ("plugin_count", "s.process_type = 'plugin'"),
+         ("content_count", "s.process_type = 'content'")]),
+]
 
 
 # -- products --------------------------------------------------------------------------------
