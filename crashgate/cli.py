@@ -10,6 +10,7 @@
                                                       send a range of days to Elasticsearch again
     crashgate evaluate-bucketing [--engines postgresql,elasticsearch] [--reports N | --data F]
                                                       bucketing quality (BCubed) per threshold
+    crashgate token     --name NAME [--scopes write,pii]  mint a bearer token, print its entry
 
 Configuration options (``--database.dsn=...``, ``--admin.conf=FILE``,
 ``--admin.dump_conf=FILE``, ...) are read by configman; see ``config/crashgate.ini-dist``.
@@ -156,6 +157,27 @@ def cmd_elasticsearch(rest):
     from crashgate.external.elasticsearch.node import main as node_main
 
     return node_main(rest)
+
+
+@command
+def cmd_token(rest):
+    from crashgate.middleware.access import mint_token
+
+    parser = argparse.ArgumentParser(
+        prog="crashgate token",
+        description="Mint a random bearer token; print it once, and the auth.tokens entry "
+                    "(its SHA-256 digest, not the token) that makes the gateway accept it.")
+    parser.add_argument("--name", required=True, help="who uses it (shown in logs)")
+    parser.add_argument("--scopes", default="", help="write and/or pii, comma-separated")
+    args = parser.parse_args(rest)
+    try:
+        token, entry = mint_token(args.name, args.scopes)
+    except ValueError as error:
+        parser.error(str(error))
+    print(f"token (give it to {entry.name}; it is not stored anywhere):\n{token}\n"
+          f"entry for auth.tokens (comma-separated) or a line of auth.tokens_file:\n"
+          f"{entry.line()}")
+    return 0
 
 
 @command

@@ -2,8 +2,10 @@
 import logging
 
 from crashgate.middleware import plugins
+from crashgate.middleware.access import AccessControl
 from crashgate.middleware.app import Gateway, make_wsgi_app
 from crashgate.middleware.dispatch import Dispatcher
+from crashgate.middleware.observability import instrument
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,11 @@ def build_gateway(config):
                             config.implementations.service_overrides, set(services))
     return Gateway(services, dispatcher, backends,
                    max_body_bytes=config.web_server.max_body_bytes,
-                   cors_origins=config.web_server.cors_origins)
+                   cors_origins=config.web_server.cors_origins,
+                   access=AccessControl.from_config(config))
 
 
 def build_wsgi_app(config):
-    return make_wsgi_app(build_gateway(config))
+    """The production WSGI app: the gateway with request logging and ``/metrics``."""
+    gateway = build_gateway(config)
+    return instrument(make_wsgi_app(gateway), gateway, config.web_server)

@@ -45,6 +45,23 @@ def definitions():
                    to_string_converter=", ".join,
                    doc="origins allowed to call the API from a browser (CORS), "
                        "comma-separated; * = any; empty = no CORS headers")
+    web.add_option("log_requests", default="true", from_string_converter=_boolean,
+                   doc="log one INFO line per request (logger crashgate.requests: method, "
+                       "path, status, service, backend, backend and total time in ms)")
+    web.add_option("slow_request_ms", default=1000, from_string_converter=int,
+                   doc="requests taking at least this long are logged at WARNING, even when "
+                       "log_requests is off; 0 = never")
+
+    auth = root.namespace("auth")
+    auth.add_option("tokens", default="",
+                    doc="bearer tokens accepted, as comma-separated 'name:scopes:sha256-hex' "
+                        "entries (scopes: write and/or pii, joined with +; the SHA-256 digest "
+                        "of the token, never the token: `crashgate token` mints one and "
+                        "prints its entry). No entry here or in tokens_file = OPEN gateway: "
+                        "anyone may write and read personal data")
+    auth.add_option("tokens_file", default="",
+                    doc="file of more 'name:scopes:sha256-hex' entries, one per line "
+                        "(# comments), read at start")
 
     db = root.namespace("database")
     db.add_option("dsn", default="",

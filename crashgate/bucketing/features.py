@@ -51,6 +51,7 @@ _DATETIME = regex.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(
 _HEX = regex.compile(r"0[xX]([0-9a-fA-F]+)")
 _UNKNOWN = "??"
 _caches = {}
+_frame_caches = {}  # per tokenizer: a frame's items -> its (term, count) pairs at weight 1
 
 
 def report_terms(report, tokenize, *, top_frame_weights=TOP_FRAME_WEIGHTS, frame_weights=FRAME_WEIGHTS,
@@ -65,13 +66,16 @@ def report_terms(report, tokenize, *, top_frame_weights=TOP_FRAME_WEIGHTS, frame
     cache = _caches.get((tokenize, whole_hex))
     if cache is None or len(cache) > CACHE_SIZE:
         cache = _caches[tokenize, whole_hex] = {}
+    frames = _frame_caches.get((tokenize, whole_hex, drop_locations))
+    if frames is None or len(frames) > CACHE_SIZE:
+        frames = _frame_caches[tokenize, whole_hex, drop_locations] = {}
     tokens = _cached_tokenizer(tokenize, whole_hex, cache)
     for key, value in report.items():
         if key in EXCLUDED_TOP or value is None:
             continue
         if key in STACK_FIELDS and isinstance(value, list):
             _add_stack(terms, collapse_recursion(value) if collapse else value, tokens, top_frame_weights,
-                       frame_weights, whole_functions, drop_locations)
+                       frame_weights, whole_functions, drop_locations, frames)
         elif not stack_only:
             _add_value(terms, key, value, tokens)
     return terms
@@ -155,8 +159,27 @@ def collapse_recursion(frames):
     return [frames[j] for j in kept]
 
 
-def _add_stack(terms, frames, tokens, top_frame_weights, frame_weights, whole_functions, drop_locations):
+def _frame_terms(frame, tokens, cache):
+    """The (term, count) pairs of a frame dict at weight 1, memoised by its items (frames
+    repeat across reports); frames with unhashable values are not memoised."""
+    try:
+        key = tuple(frame.items())
+        counted = cache.get(key)
+    except TypeError:
+        key = counted = None
+    if counted is None:
+        single = Counter()
+        _add_value(single, STACK_PATH, frame, tokens)
+        counted = tuple(single.items())
+        if key is not None:
+            cache[key] = counted
+    return counted
+
+
+def _add_stack(terms, frames, tokens, top_frame_weights, frame_weights, whole_functions, drop_locations,
+               cache):
     position = 0
+    get = terms.get
     for index, frame in enumerate(frames):
         weight = frame_weights[index] if index < len(frame_weights) else 1
         if type(frame) is not dict:
@@ -164,7 +187,8 @@ def _add_stack(terms, frames, tokens, top_frame_weights, frame_weights, whole_fu
             continue
         if drop_locations and not LOCATION_KEYS.isdisjoint(frame):
             frame = {key: value for key, value in frame.items() if key not in LOCATION_KEYS}
-        _add_value(terms, STACK_PATH, frame, tokens, weight)
+        for term, count in _frame_terms(frame, tokens, cache):
+            terms[term] = get(term, 0) + count * weight
         function = _function(frame)
         if function is not None and whole_functions:
             terms[f"{STACK_PATH}.function.whole{SEP}{function}"] += weight

@@ -53,6 +53,7 @@ class Formula:
         self.idf_power, self.norm_power, self.tf_power = idf_power, norm_power, tf_power
         self.idf = self.IDFS[idf]
         self.tf = math.sqrt if tf_power == 0.5 else (lambda tf: tf ** tf_power)
+        self._tf_of = _Memo(self.tf)  # tf(count) by count: counts are small integers
 
     def query_weights(self, terms, df, n_docs):
         weights = QueryWeights()
@@ -76,10 +77,10 @@ class Formula:
 
     def _raw(self, matched, candidate_norm):
         """The unnormalised score from (query weight, candidate tf) pairs (tf 0/None: no
-        match), summed exactly so the order of the pairs does not matter."""
-        tf = self.tf
-        return math.fsum([weight * tf(count) for weight, count in matched if count]) \
-            * candidate_norm
+        match)."""
+        tf_of = self._tf_of
+        return _exact([weight * tf_of[count] for weight, count in matched if count],
+                      candidate_norm)
 
     def self_score(self, query_weights, terms):
         unseen = getattr(query_weights, "unseen_weight", 0.0)
@@ -101,6 +102,17 @@ class Formula:
             return 0.0
         return self._scaled(self._raw(matched, candidate_norm), self_score)
 
+    def score_stored(self, weight_of, self_score, term_ids, term_counts, candidate_norm):
+        """``score_matched`` of a stored candidate given as its aligned term ids and counts;
+        ``weight_of`` maps the query's term ids to their weights. One pass, no pair list."""
+        if self_score <= 0.0:
+            return 0.0
+        get, tf_of = weight_of.get, self._tf_of
+        return self._scaled(_exact([weight * tf_of[count]
+                                    for term_id, count in zip(term_ids, term_counts)
+                                    if count and (weight := get(term_id)) is not None],
+                                   candidate_norm), self_score)
+
     @staticmethod
     def _scaled(raw, self_score):
         return min(MAX_SCORE, round(MAX_SCORE * raw / self_score, DIGITS))
@@ -117,6 +129,23 @@ class Formula:
                 rows.append({"field": field, "term": token, "weight": round(weight * self.tf(tf) * scale, DIGITS)})
         rows.sort(key=lambda row: (-row["weight"], row["field"], row["term"]))
         return rows
+
+
+def _exact(products, candidate_norm):
+    """The products' sum, exact (so independent of their order), times the norm."""
+    return math.fsum(products) * candidate_norm
+
+
+class _Memo(dict):
+    """``function(key)`` by key, computed once."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, key):
+        value = self[key] = self.function(key)
+        return value
 
 
 DEFAULT = Formula()
@@ -147,6 +176,12 @@ def score_matched(matched, self_score, candidate_norm):
     """``score`` of a candidate given as the ``(query weight, tf)`` pairs of the query terms it
     holds (each term once), e.g. read straight from stored term ids and counts."""
     return DEFAULT.score_matched(matched, self_score, candidate_norm)
+
+
+def score_stored(weight_of, self_score, term_ids, term_counts, candidate_norm):
+    """``score_matched`` of a stored candidate: its aligned ``term_ids`` and ``term_counts``,
+    ``weight_of`` the query's weights by term id (terms it lacks do not match)."""
+    return DEFAULT.score_stored(weight_of, self_score, term_ids, term_counts, candidate_norm)
 
 
 def top_query_terms(query_weights, k):

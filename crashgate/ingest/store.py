@@ -1,10 +1,12 @@
 """Write normalised crashes and products documents inside the caller's transaction.
 
-A crash batch is COPied into a temporary staging table and spread over the crash tables by
-set-based statements. ``crash_ids`` decides which crashes are new (a uuid already stored is a
-duplicate and writes nothing); only new crashes feed the aggregates (``tcbs``,
-``signature_products``, ``tcbs_weekly`` and the daily ``crash_daily``,
-``signature_daily``, ``signature_daily_totals``) and the
+A crash batch is written into the session's temporary staging table (COPY; up to INSERT_MAX
+crashes: an INSERT sent with the rest) and spread over the crash tables by set-based
+statements, sent together in one round trip. The staging table is created once per session
+and emptied at every commit; the statements are rendered once per process. ``crash_ids``
+decides which crashes are new (a uuid already stored is a duplicate and writes nothing); only
+new crashes feed the aggregates (``tcbs``, ``signature_products``, ``tcbs_weekly`` and the
+daily ``crash_daily``, ``signature_daily``, ``signature_daily_totals``) and the
 Elasticsearch outbox (``es_outbox``), so storing a batch twice changes nothing. Every
 statement that may meet another loader's rows locks them in key order, so concurrent loaders
 wait for each other instead of deadlocking, and aggregates are added with upserts, so no
@@ -14,11 +16,13 @@ import dataclasses
 import datetime
 import io
 import json
+import weakref
 
+import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from crashgate.external.postgresql.partitions import ensure_partitions
+from crashgate.external.postgresql.partitions import ensure_partitions, week_start
 from crashgate.ingest.products_document import InvalidProducts, normalize_products
 
 STAGE = sql.Identifier("crashgate_stage")
@@ -57,16 +61,90 @@ def store_crashes(cursor, crashes):
         unique.setdefault(crash["uuid"], crash)
     if not unique:
         return StoreResult([], len(crashes))
-    ensure_partitions(cursor, {crash["date_processed"] for crash in unique.values()})
-    cursor.execute(_CREATE_STAGE)
-    cursor.copy_expert(_COPY_STAGE, io.StringIO(copy_text(unique.values())), size=1 << 18)
-    cursor.execute(_KEEP_NEW)
-    new_uuids = [row[0] for row in cursor.fetchall()]
-    if new_uuids:
-        for statement in _SPREAD_NEW:
-            cursor.execute(statement)
-    cursor.execute(sql.SQL("DROP TABLE {}").format(STAGE))
+    statements, session = _statements(cursor), _session(cursor)
+    _ensure_partitions(cursor, session, {crash["date_processed"] for crash in unique.values()})
+    try:
+        if len(unique) <= INSERT_MAX:
+            rows = b",".join(cursor.mogrify(statements.row, [_stage_value(crash[name])
+                                                             for name in COPY_NAMES])
+                             for crash in unique.values())
+            analyze = b"" if session.stage_analyzed else statements.analyze
+            cursor.execute(statements.create + statements.insert + rows + b";" + analyze
+                           + statements.spread)
+            session.stage_analyzed = True
+        else:
+            cursor.execute(statements.create)
+            cursor.copy_expert(statements.copy, io.StringIO(copy_text(unique.values())),
+                               size=1 << 18)
+            cursor.execute(statements.spread)
+    except psycopg2.errors.CheckViolation:  # "no partition found": dropped meanwhile?
+        _sessions.pop(cursor.connection, None)
+        raise
+    new_uuids = sorted(row[0] for row in cursor.fetchall())
     return StoreResult(new_uuids, len(crashes) - len(new_uuids))
+
+
+INSERT_MAX = 20  # up to this many crashes are sent with an INSERT in the spreading round trip
+
+
+class _Session:
+    """What store_crashes learnt about a connection's session."""
+
+    def __init__(self):
+        self.weeks = set()  # weeks whose partitions the catalogue showed: not looked up again
+        self.stage_analyzed = False  # the stage has statistics of a few rows (see below)
+
+
+_sessions = weakref.WeakKeyDictionary()
+
+
+def _session(cursor):
+    session = _sessions.get(cursor.connection)
+    if session is None:
+        session = _sessions[cursor.connection] = _Session()
+    return session
+
+
+def _ensure_partitions(cursor, session, moments):
+    """ensure_partitions, skipping the catalogue look-up for weeks this session has seen.
+
+    Weeks are remembered only when the look-up was the last statement (nothing was created: a
+    partition created now disappears if the transaction rolls back)."""
+    weeks = {week_start(moment) for moment in moments}
+    if not weeks <= session.weeks:
+        ensure_partitions(cursor, moments)
+        if cursor.statusmessage.startswith("SELECT"):
+            session.weeks |= weeks
+
+
+class _Statements:
+    """The staging statements as bytes, rendered once (``psycopg2.sql`` needs a connection)."""
+
+    def __init__(self, cursor):
+        def render(composed):
+            return composed.as_string(cursor).encode()
+
+        self.create = render(_CREATE_STAGE) + b";"
+        self.insert = render(sql.SQL("INSERT INTO {} ({}) VALUES ").format(
+            STAGE, _names(COPY_NAMES)))
+        self.row = "(" + ", ".join(["%s"] * len(COPY_NAMES)) + ")"
+        self.copy = render(_COPY_STAGE)
+        # Once per session, with a crash staged: without statistics the planner takes the
+        # stage for 10 pages and joins it to all of ``signatures`` by a hash (a scan per
+        # statement); with them, one crash is joined through the index.
+        self.analyze = render(sql.SQL("ANALYZE {};").format(STAGE))
+        # Keep the new crashes, spread them, then empty the stage and return their uuids.
+        self.spread = b";".join([render(_KEEP_NEW)] + [render(s) for s in _SPREAD_NEW]
+                                + [render(_EMPTY_STAGE)])
+
+
+_rendered = []
+
+
+def _statements(cursor):
+    if not _rendered:
+        _rendered.append(_Statements(cursor))
+    return _rendered[0]
 
 
 # -- COPY text format ------------------------------------------------------------------------
@@ -74,6 +152,13 @@ def copy_text(crashes):
     """The COPY text-format rows (COPY_COLUMNS) of ``crashes``."""
     return "".join(["\t".join([_copy_value(value) for value in map(crash.__getitem__, COPY_NAMES)])
                     + "\n" for crash in crashes])
+
+
+def _stage_value(value):
+    """A value for the staging INSERT: as COPY would store it."""
+    if type(value) is list:  # extensions: [(id, version), ...]
+        return json.dumps(value, ensure_ascii=False) if value else None
+    return value
 
 
 def _copy_value(value):
@@ -103,8 +188,9 @@ _REPORT_NAMES = _names(name for name, _ in REPORT_COLUMNS)
 # The stage keeps JSON as text, parsed once into the target table and only for new crashes,
 # and keeps rows up to a page long uncompressed.
 _CREATE_STAGE = sql.SQL(
-    "CREATE TEMPORARY TABLE {} ({}, report_id bigint DEFAULT nextval('reports_id_seq')) "
-    "WITH (toast_tuple_target = 8160) ON COMMIT DROP"
+    "CREATE TEMPORARY TABLE IF NOT EXISTS {} ({}, "
+    "report_id bigint DEFAULT nextval('reports_id_seq')) "
+    "WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS"
 ).format(STAGE, sql.SQL(", ").join(
     sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("text" if kind == "jsonb" else kind))
     for name, kind in COPY_COLUMNS))
@@ -123,6 +209,9 @@ _KEEP_NEW = sql.SQL("""
         DELETE FROM {stage} AS s
          WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.uuid = s.uuid))
     SELECT uuid FROM inserted""").format(stage=STAGE)
+# Last: the stage is emptied (for another call in the same transaction), returning the uuids
+# of the new crashes (the only ones _KEEP_NEW left there).
+_EMPTY_STAGE = sql.SQL("DELETE FROM {} RETURNING uuid").format(STAGE)
 _STAGED_REPORT_VALUES = sql.SQL(", ").join(
     sql.SQL("{}::jsonb" if kind == "jsonb" else "{}").format(sql.Identifier("s", name))
     for name, kind in REPORT_COLUMNS)

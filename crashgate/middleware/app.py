@@ -5,7 +5,6 @@ crashgate's own behaviour lives in :class:`Gateway`, which knows no SQL and no
 Elasticsearch, only services, contracts and the dispatcher.
 """
 import logging
-import time
 
 import orjson
 import web
@@ -13,9 +12,11 @@ import web
 from crashgate.errors import (BadRequest, CrashgateError, MethodNotAllowed, NotFound,
                               PayloadTooLarge)
 from crashgate.middleware import health
+from crashgate.middleware.access import AccessControl
 from crashgate.middleware.client_url import client_base_url
 from crashgate.middleware.dispatch import pop_forced_backend
 from crashgate.middleware.jsonout import to_json_bytes
+from crashgate.middleware.observability import ERROR_KEY, SERVICE_KEY, BackendTimer
 from crashgate.middleware.openapi import docs_page, openapi_document
 from crashgate.middleware.routing import RouteTable
 from crashgate.middleware.urlparams import (merge_pairs, parse_path_pairs, parse_query,
@@ -50,20 +51,21 @@ class Gateway:
     """Answers one request given its WSGI environ."""
 
     def __init__(self, services, dispatcher, backends, max_body_bytes=10 * 1024 * 1024,
-                 cors_origins=("*",)):
+                 cors_origins=("*",), access=None):
         self.services = services
         self.routes = RouteTable(services.values())
         self.dispatcher = dispatcher
         self.backends = backends
         self.max_body_bytes = max_body_bytes
         self.cors_origins = frozenset(cors_origins)
+        self.access = access or AccessControl()  # none given: open, no tokens
         self.builtin = {
             "/__heartbeat__": lambda: health.heartbeat(self.backends,
                                                        dispatcher.serving_backends()),
             "/__lbheartbeat__": health.lbheartbeat,
             "/__version__": health.version,
         }
-        document = openapi_document(services)
+        document = self.access.secure_document(openapi_document(services), services)
         self.documents = {"/openapi.json": (to_json_bytes(document), JSON_TYPE),
                           "/docs": (docs_page(document).encode(), HTML_TYPE)}
 
@@ -71,16 +73,18 @@ class Gateway:
         try:
             response = self._handle(environ)
         except CrashgateError as error:
+            environ[ERROR_KEY] = error.type
             response = self._error(error)
         except Exception:  # a bug: log it, never show it
+            environ[ERROR_KEY] = "unhandled_exception"
             log.exception("unhandled error for %s %s", environ.get("REQUEST_METHOD"),
-                          environ.get("RAW_URI") or environ.get("PATH_INFO"))
+                          environ.get("PATH_INFO"))  # never the query: it may hold PII
             response = self._error(CrashgateError("Internal server error"))
         allowed_origin = self._allowed_origin(environ)
         if allowed_origin:
             response.headers += [("Access-Control-Allow-Origin", allowed_origin),
                                  ("Access-Control-Expose-Headers",
-                                  f"Location, {BACKEND_HEADER}")]
+                                  f"Location, {BACKEND_HEADER}, WWW-Authenticate")]
             if allowed_origin != "*":
                 response.headers.append(("Vary", "Origin"))
         return response
@@ -100,12 +104,14 @@ class Gateway:
         if found is None:
             raise NotFound(f"No service at {raw_path}")
         service, captured, tail = found
+        environ[SERVICE_KEY] = service.name
         if method == "OPTIONS":
             return self._options(environ, service.methods)
         contract_method = "GET" if method == "HEAD" else method
         contract = service.methods.get(contract_method)
         if contract is None:
             raise MethodNotAllowed(method, _allowed(service.methods))
+        grant = self.access.authorize(environ, contract_method)
         body_pairs, body = self._body(environ, method, contract.body is not None)
         params = merge_pairs(captured, parse_path_pairs(tail), parse_query(query), body_pairs)
         if contract.body is not None:
@@ -115,8 +121,11 @@ class Gateway:
         if service.uses_backend:
             backend, implementation = self.dispatcher.resolve(service.name, forced)
         request = RequestContext(environ, client_base_url)
-        result = service.call(implementation, contract_method, contract.coerce(params), request)
-        return self._success(result, backend, request)
+        self.access.restrict(grant, contract, params)
+        params = contract.coerce(params)
+        with BackendTimer(environ, backend):
+            result = service.call(implementation, contract_method, params, request)
+        return self._success(self.access.redact(grant, service, result), backend, request)
 
     def _options(self, environ, methods):
         """CORS preflight / capability query: 204 with the allowed methods."""
@@ -125,7 +134,8 @@ class Gateway:
         if self._allowed_origin(environ):
             requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
             headers += [("Access-Control-Allow-Methods", allowed),
-                        ("Access-Control-Allow-Headers", requested or "Content-Type"),
+                        ("Access-Control-Allow-Headers",
+                         requested or "Content-Type, Authorization"),
                         ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE)]
         return Response(204, b"", headers)
 
@@ -153,7 +163,8 @@ class Gateway:
         except ValueError:
             raise BadRequest("Content-Length is not a number", parameter="Content-Length")
         if length > self.max_body_bytes:
-            raise PayloadTooLarge(f"Request body over {self.max_body_bytes} bytes")
+            raise PayloadTooLarge(f"Request body over {self.max_body_bytes} bytes",
+                                  parameter="body")
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if wants_json:
@@ -166,7 +177,7 @@ class Gateway:
         try:
             return parse_query(body.decode("utf-8")), None
         except UnicodeDecodeError:
-            raise BadRequest("Request body is not UTF-8 text") from None
+            raise BadRequest("Request body is not UTF-8 text", parameter="body") from None
 
     @staticmethod
     def _success(result, backend, request):
@@ -209,16 +220,12 @@ def make_wsgi_app(gateway):
 
     class Endpoint:
         def _answer(self):
-            started = time.perf_counter()
             env = web.ctx.env
             response = gateway(env)
             web.ctx.status = f"{response.status} {STATUS_TEXT.get(response.status, '')}".strip()
             for name, value in response.headers:
                 web.header(name, value)
             web.header("Content-Length", str(len(response.body)))
-            log.debug("%s %s -> %s in %.1f ms", env.get("REQUEST_METHOD"),
-                      env.get("RAW_URI") or env.get("REQUEST_URI"), response.status,
-                      (time.perf_counter() - started) * 1000)
             return b"" if env.get("REQUEST_METHOD") == "HEAD" else response.body
 
         GET = HEAD = POST = PUT = DELETE = PATCH = OPTIONS = _answer

@@ -5,6 +5,7 @@ Each service declares a path such as ``/products/builds`` (literal segments) or
 specific route wins: most literal segments first, then the longest. The table is built once;
 a lookup touches only the routes sharing the request's first segment.
 """
+from crashgate.errors import BadArgument
 from crashgate.middleware.urlparams import decode_component
 
 
@@ -19,15 +20,16 @@ class Route:
         """Captured parameters and the remaining raw segments, or None."""
         if len(raw_segments) < len(self.segments):
             return None
-        captured = []
+        if any(decoded[index] != pattern for index, pattern in enumerate(self.segments)
+               if not _is_capture(pattern)):
+            return None
+        captured = []  # decoded only once the literals match: a bad value names its capture
         for index, pattern in enumerate(self.segments):
             if _is_capture(pattern):
                 value = decode_component(raw_segments[index], pattern[1:-1])
                 if not value:
                     return None
                 captured.append((pattern[1:-1], value))
-            elif decoded[index] != pattern:
-                return None
         return captured, raw_segments[len(self.segments):]
 
 
@@ -53,17 +55,27 @@ class RouteTable:
         raw_segments = raw_path.split("/")[1:]
         if not raw_segments or not raw_segments[0]:
             return None
-        first = decode_component(raw_segments[0])
-        candidates = self._by_first.get(first, []) + self._capture_first
-        decoded_prefix = {}
+        decoded = _DecodedSegments(raw_segments)
+        candidates = self._by_first.get(decoded[0], []) + self._capture_first
         for route in candidates:
-            decoded = [decoded_prefix.setdefault(i, _decode_or_none(raw_segments, i))
-                       for i in range(min(len(route.segments), len(raw_segments)))]
             found = route.match(raw_segments, decoded)
             if found is not None:
                 return route.service, found[0], found[1]
         return None
 
 
-def _decode_or_none(segments, index):
-    return decode_component(segments[index]) if index < len(segments) else None
+class _DecodedSegments:
+    """Segments decoded once, on first comparison with a literal; None when undecodable (it
+    can then only be captured, and the capture's decoding names the parameter in its error)."""
+
+    def __init__(self, raw_segments):
+        self._raw = raw_segments
+        self._decoded = {}
+
+    def __getitem__(self, index):
+        if index not in self._decoded:
+            try:
+                self._decoded[index] = decode_component(self._raw[index])
+            except BadArgument:
+                self._decoded[index] = None
+        return self._decoded[index]

@@ -68,6 +68,9 @@ class Service:
     summary = ""
     methods = {}
     uses_backend = True  # False: answered from configuration alone, no implementation
+    # Answer fields holding personal data (at any depth, case and '_'/'-' ignored): removed
+    # for callers without the 'pii' scope when tokens are configured (middleware/access.py).
+    sensitive_fields = frozenset()
 
     def __init__(self, config=None):
         self.config = config

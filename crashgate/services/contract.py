@@ -32,10 +32,16 @@ class ParamType:
         return f"ParamType({self.name})"
 
 
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1  # what a PostgreSQL bigint holds
+
+
 def _parse_int(text):
-    if not re.fullmatch(r"[+-]?\d+", text.strip()):
+    if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
         raise ValueError(text)
-    return int(text)
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(text)
+    return value
 
 
 def _parse_float(text):
@@ -93,6 +99,13 @@ def _parse_product_version(text):
     return product.strip(), version.strip()
 
 
+def _parse_crash_id(text):
+    text = text.strip()
+    if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", text):
+        raise ValueError(text)
+    return text
+
+
 def _parse_build_id(text):
     text = text.strip()
     if not re.fullmatch(r"\d{14}", text):
@@ -102,7 +115,8 @@ def _parse_build_id(text):
 
 
 STRING = ParamType("string", "a string", lambda text: text)
-INTEGER = ParamType("integer", "an integer", _parse_int, {"type": "integer"})
+INTEGER = ParamType("integer", "a 64-bit integer", _parse_int,
+                    {"type": "integer", "format": "int64"})
 FLOAT = ParamType("number", "a number", _parse_float, {"type": "number"})
 BOOLEAN = ParamType("boolean", "a boolean (true/false, 1/0, yes/no)", _parse_bool,
                     {"type": "boolean"})
@@ -119,8 +133,13 @@ MOMENT = ParamType(
 )
 PRODUCT_VERSION = ParamType("product_version", "'Product:Version'", _parse_product_version,
                             {"type": "string", "pattern": "^[^:]*[^:\\s][^:]*:.*\\S"})
+CRASH_ID = ParamType("crash_id", "a crash id: 1-64 characters of [0-9A-Za-z-]", _parse_crash_id,
+                     {"type": "string", "pattern": "^\\s*[0-9A-Za-z-]{1,64}\\s*$"})
 BUILD_ID = ParamType("build_id", "a build id YYYYMMDDhhmmss", _parse_build_id,
                      {"type": "string", "pattern": "^\\s*\\d{14}\\s*$"})
+
+
+MAX_ITEMS = 1000  # values of a list parameter, unless it declares otherwise
 
 
 class Param:
@@ -128,11 +147,15 @@ class Param:
 
     ``default`` may be a zero-argument callable (evaluated per request, e.g. "now - 7 days").
     ``choices`` are matched case-insensitively and normalised to their declared spelling.
+    ``max_length`` bounds the text of each value (e.g. what an index can hold); a list takes
+    at most ``max_items`` values (a 10,000-term search would cost the database seconds).
+    ``sensitive``: True when the parameter searches personal data, or the values of it that
+    do (e.g. ``("url", "user_comments")``); they need the ``pii`` scope (middleware/access.py).
     """
 
     def __init__(self, name, type=STRING, *, many=False, default=None, required=False,
                  aliases=(), choices=None, minimum=None, maximum=None, doc="",
-                 sensitive=False, example=None):
+                 sensitive=False, example=None, max_length=None, max_items=MAX_ITEMS):
         self.name = name
         self.type = type
         self.many = many
@@ -143,6 +166,8 @@ class Param:
         self._choice_lookup = {c.lower(): c for c in self.choices} if self.choices else None
         self.minimum = minimum
         self.maximum = maximum
+        self.max_length = max_length
+        self.max_items = max_items if many else None
         self.doc = doc
         self.sensitive = sensitive
         self.example = example
@@ -153,12 +178,19 @@ class Param:
 
     def expected(self):
         """What a valid value looks like, in words."""
+        item = self.expected_item()
+        return f"a list of at most {self.max_items} {item}" if self.many else item
+
+    def expected_item(self):
+        """What one value (of a list parameter: one item) looks like, in words."""
         text = "one of " + ", ".join(self.choices) if self.choices else self.type.expected
         bounds = [f">= {self.minimum}" if self.minimum is not None else None,
                   f"<= {self.maximum}" if self.maximum is not None else None]
         bounds = " and ".join(b for b in bounds if b)
         text = f"{text} {bounds}" if bounds else text
-        return f"a list of {text}" if self.many else text
+        if self.max_length is not None:
+            text = f"{text} of at most {self.max_length} characters"
+        return text
 
     def default_value(self):
         value = self.default() if callable(self.default) else self.default
@@ -170,27 +202,43 @@ class Param:
         """Convert a raw value (str, PlusList or list) or raise BadArgument."""
         if self.many:
             items = [item for item in _flatten(raw) if item != ""]
+            if len(items) > self.max_items:
+                raise BadArgument(self.name, shown(items), self.expected())
             return [self._coerce_one(item) for item in items]
         if isinstance(raw, PlusList):
             raw = "+".join(raw)
         elif isinstance(raw, list):
-            raise BadArgument(self.name, raw, f"a single value ({self.expected()})")
+            raise BadArgument(self.name, shown(raw), f"a single value ({self.expected()})")
         return self._coerce_one(raw)
 
     def _coerce_one(self, text):
+        if self.max_length is not None and len(text) > self.max_length:
+            raise BadArgument(self.name, shown(text), self.expected_item())
         try:
             value = self.type.parse(text)
         except (ValueError, TypeError, OverflowError):
-            raise BadArgument(self.name, text, self.type.expected) from None
+            raise BadArgument(self.name, shown(text), self.type.expected) from None
         if self._choice_lookup is not None:
             value = self._choice_lookup.get(str(value).lower())
             if value is None:
-                raise BadArgument(self.name, text, "one of " + ", ".join(self.choices))
+                raise BadArgument(self.name, shown(text), "one of " + ", ".join(self.choices))
         too_low = self.minimum is not None and value < self.minimum
         too_high = self.maximum is not None and value > self.maximum
         if too_low or too_high:
-            raise BadArgument(self.name, text, self.expected().removeprefix("a list of "))
+            raise BadArgument(self.name, shown(text), self.expected_item())
         return value
+
+
+SHOWN_CHARACTERS = 200
+
+
+def shown(raw):
+    """A rejected value as echoed in the error: long texts and lists cut short."""
+    if isinstance(raw, list):
+        return [shown(item) for item in raw[:10]] + (["..."] if len(raw) > 10 else [])
+    if len(raw) > SHOWN_CHARACTERS:
+        return raw[:SHOWN_CHARACTERS] + f"... ({len(raw)} characters)"
+    return raw
 
 
 def _flatten(raw):

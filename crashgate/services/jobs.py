@@ -1,8 +1,8 @@
 """/job and /priorityjobs."""
 from crashgate.services.base import Service
-from crashgate.services.contract import Contract, Param
+from crashgate.services.contract import CRASH_ID, Contract, Param
 
-UUID = Param("uuid", required=True, doc="crash id")
+UUID = Param("uuid", CRASH_ID, required=True, doc="crash id")
 
 
 class Job(Service):

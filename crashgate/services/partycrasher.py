@@ -10,22 +10,34 @@ from urllib.parse import quote
 
 from crashgate.bucketing.thresholds import format_threshold, parse_threshold
 from crashgate.errors import BadArgument, NotFound
-from crashgate.ingest.report_document import check_project, parse_reports
+from crashgate.ingest.report_document import (PROJECT_NAME, RESERVED_PROJECTS, check_project,
+                                              parse_reports)
 from crashgate.services.base import Created, HttpResult, SeeOther, Service
 from crashgate.services.contract import (INTEGER, MOMENT, Contract, JsonBody, Param,
                                          ParamType)
+from crashgate.services.search_filters import PERSONAL_FIELDS
 
 THRESHOLD = ParamType("threshold", "a similarity threshold such as 4.0", parse_threshold,
                       {"type": "string", "pattern": r"^\d{1,3}(\.\d+)?$"})
-PROJECT = Param("project", doc="project name (from the URL)")
+PROJECT_NAME_TYPE = ParamType("project", "a project name", check_project, {
+    "type": "string", "pattern": f"^{PROJECT_NAME.pattern}$",
+    "not": {"enum": sorted(RESERVED_PROJECTS)}})
+PROJECT = Param("project", PROJECT_NAME_TYPE, doc="project name (from the URL)")
 REPORT_ID = Param("report_id", required=True, doc="database_id of a report")
 PAGE = (Param("from", INTEGER, default=0, minimum=0, maximum=100000,
               doc="index of the first item of the page"),
         Param("size", INTEGER, default=10, minimum=0, maximum=1000,
               doc="items per page"))
 WINDOW = (Param("until", MOMENT, doc="only crashes strictly before this moment"),
-          Param("q", doc="search query (PostgreSQL: tokens that must all match, "
-                         "field:token for one field; Elasticsearch: Lucene syntax)"))
+          Param("q", sensitive=True,
+                doc="search query (PostgreSQL: tokens that must all match, "
+                    "field:token for one field; Elasticsearch: Lucene syntax); it searches "
+                    "every field, so it needs the pii scope when tokens are configured"))
+# Personal data in reports (crash document, Apport and Breakpad names): removed from answers
+# for callers without the 'pii' scope (middleware/access.py matches ignoring case, '_', '-').
+REPORT_PERSONAL_FIELDS = PERSONAL_FIELDS | {
+    "comments", "user_id", "client_id", "install_id", "telemetry_client_id", "ProcEnviron",
+    "ProcCmdline", "ProcCwd"}
 REPORTS_BODY = JsonBody("reports", doc="one report object or an array of them",
                         example={"database_id": "launchpad:0001033690", "date":
                                  "2016-02-29T10:00:00", "stacktrace": [{"function": "main"}]})
@@ -65,6 +77,8 @@ class Links:
 
 class BucketingService(Service):
     """Common parts: the bucketing settings and the project named in the URL."""
+
+    sensitive_fields = REPORT_PERSONAL_FIELDS
 
     def __init__(self, config=None):
         super().__init__(config)

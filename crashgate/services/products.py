@@ -28,16 +28,19 @@ class ProductsBuilds(Service):
             Param("from_date", DATETIME, default=days_ago(7), aliases=("date_from",),
                   doc="only builds made on or after this date (default: now - 7 days)"),
         ),
-        "POST": Contract(
-            Param("product", required=True, doc="product of the new build"),
-            Param("version", required=True, doc="version of the new build, e.g. 10.0"),
-            Param("platform", required=True, doc="platform, e.g. macosx, win32, linux-i686"),
+        "POST": Contract(  # text bounded so a build always fits its unique index
+            Param("product", required=True, max_length=100, doc="product of the new build"),
+            Param("version", required=True, max_length=100,
+                  doc="version of the new build, e.g. 10.0"),
+            Param("platform", required=True, max_length=100,
+                  doc="platform, e.g. macosx, win32, linux-i686"),
             Param("build_id", BUILD_ID, required=True, doc="build id YYYYMMDDhhmmss"),
             Param("build_type", required=True, choices=RELEASE_CHANNELS,
                   doc="release channel of the build"),
-            Param("beta_number", INTEGER, minimum=0,
+            Param("beta_number", INTEGER, minimum=0, maximum=2 ** 31 - 1,
                   doc="beta number; mandatory when build_type is Beta"),
-            Param("repository", default="", doc="repository the build came from"),
+            Param("repository", default="", max_length=100,
+                  doc="repository the build came from"),
         ),
     }
 

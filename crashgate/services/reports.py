@@ -1,14 +1,15 @@
 """/report/list, /search/crashes, /search/signatures, /signatureurls, /extensions."""
 from crashgate.errors import BadArgument
 from crashgate.services.base import Service
-from crashgate.services.contract import DATETIME, Contract, Param, ParamType
+from crashgate.services.contract import CRASH_ID, DATETIME, Contract, Param, ParamType
 from crashgate.services.contract import PRODUCT_VERSION
-from crashgate.services.search_filters import (crash_filter_params, paging_params,
-                                               text_search_params)
+from crashgate.services.search_filters import (PERSONAL_FIELDS, crash_filter_params,
+                                               paging_params, text_search_params)
 
 
 class ReportList(Service):
     path = "/report/list"
+    sensitive_fields = PERSONAL_FIELDS
     summary = "Crash reports with a signature, newest first, paged, with the true total."
     methods = {"GET": Contract(
         Param("signature", required=True, doc="exact signature"),
@@ -17,6 +18,7 @@ class ReportList(Service):
 
 class SearchCrashes(Service):
     path = "/search/crashes"
+    sensitive_fields = PERSONAL_FIELDS
     summary = "Crashes matching the filters and text search, newest first, paged."
     methods = {"GET": Contract(*text_search_params(), *crash_filter_params(), *paging_params())}
 
@@ -38,6 +40,7 @@ VERSION_OR_ALL = ParamType("product_version_or_all", "'Product:Version' or ALL",
 
 class SignatureURLs(Service):
     path = "/signatureurls"
+    sensitive_fields = PERSONAL_FIELDS
     summary = "URLs crashes with a signature were reported on, most frequent first (100)."
     methods = {"GET": Contract(
         Param("signature", required=True),
@@ -62,5 +65,5 @@ class Extensions(Service):
     path = "/extensions"
     summary = "Extensions installed when a crash happened (uuid and exact date_processed)."
     methods = {"GET": Contract(
-        Param("uuid", required=True),
+        Param("uuid", CRASH_ID, required=True),
         Param("date", DATETIME, required=True, doc="the crash's exact date_processed"))}

@@ -12,7 +12,12 @@ REPORT_TYPES = ("any", "crash", "hang")
 PLUGIN_FIELDS = ("name", "filename")
 # Text fields ``for`` can search in; ``dump`` is Socorro's name for the stack.
 SEARCH_FIELDS = ("signature", "reason", "url", "user_comments", "frames", "dump")
+# Personal data of a crash (docs/crash-format.md): left out of answers, and out of the text
+# search, for callers without the 'pii' scope (middleware/access.py).
+PERSONAL_FIELDS = frozenset(("url", "email", "user_comments"))
 
+# Text terms of one search: each is a substring match in every field searched.
+TEXT_TERMS = 50
 # os values: an id, a short name or the full os_name, case-insensitive -> the stored os_name.
 PLATFORMS = (
     ("windows", "Windows NT", ("windows", "win", "windows nt")),
@@ -63,17 +68,21 @@ def crash_filter_params():
               doc="plugin fields plugin_terms search (report_process plugin)"),
         Param("plugin_search_mode", choices=SEARCH_MODES, default="default",
               doc="how plugin_terms match"),
-        Param("plugin_terms", many=True, default=[], doc="plugin terms"),
+        Param("plugin_terms", many=True, default=[], max_items=TEXT_TERMS,
+              doc="plugin terms"),
     ]
 
 
 def text_search_params():
     return [
-        Param("terms", aliases=("for",), many=True, default=[],
+        Param("terms", aliases=("for",), many=True, default=[], max_items=TEXT_TERMS,
               doc="terms to search for (any of them matches)"),
         Param("fields", aliases=("in",), many=True, choices=SEARCH_FIELDS,
+              sensitive=tuple(f for f in SEARCH_FIELDS if f in PERSONAL_FIELDS),
               default=["signature", "reason", "url", "user_comments", "frames"],
-              doc="fields the terms are searched in (default: all)"),
+              doc="fields the terms are searched in (default: all; url and user_comments "
+                  "need the pii scope when tokens are configured, else the default omits "
+                  "them)"),
         Param("search_mode", choices=SEARCH_MODES, default="default",
               doc="default (= contains), is_exactly, contains, starts_with"),
     ]

@@ -9,6 +9,7 @@ import pytest
 
 from crashgate.external.elasticsearch import search as es_search
 from crashgate.fakedata import TRICKY_SIGNATURES
+from crashgate.services.search_filters import TEXT_TERMS
 from crashgate.external.elasticsearch.backend import ElasticsearchBackend
 from crashgate.external.elasticsearch.indexer import Indexer
 from tests.conftest import make_config
@@ -130,9 +131,12 @@ def test_search_filters(client, search_crashes, path, expected):
 
 
 def test_many_and_long_terms(client, search_crashes):
-    many = "+".join([f"t{n}" for n in range(1500)] + ["sig3"])
-    assert signatures(client, f"/search/signatures/{WINDOW}for/{many}/in/signature/") == {
-        "sig3": 1}
+    most = [f"t{n}" for n in range(TEXT_TERMS - 1)] + ["sig3"]
+    assert signatures(client, f"/search/signatures/{WINDOW}for/{'+'.join(most)}/in/signature/"
+                      ) == {"sig3": 1}
+    too_many = client.get(f"/search/signatures/{WINDOW}for/{'+'.join(most + ['t'])}/"
+                          "force_api_impl/elasticsearch/")
+    assert too_many.status == 400 and too_many.json["error"]["parameter"] == "terms"
     assert signatures(client, f"/search/signatures/{WINDOW}for/{'x' * 3000}/") == {}
     assert signatures(client, f"/search/signatures/{WINDOW}for/{'ED ON SIG3 AGAIN' * 3}/") == {}
     assert signatures(client, f"/search/signatures/{WINDOW}for/CRASHED%20ON%20SIG3%20AGAIN/"

@@ -144,3 +144,25 @@ def test_score_from_matched_pairs_equals_the_full_score():
                    if term in candidate]
         assert scoring.score_matched(matched, own, norm) == \
             scoring.score(weights, own, candidate, norm)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_score_from_stored_arrays_equals_score(seed):
+    """The ingestion path scores candidates from their stored (term id, count) arrays; it
+    must give exactly the score computed from term dicts."""
+    import random
+    rng = random.Random(seed)
+    vocabulary = [f"f{SEP}t{n}" for n in range(60)]
+    df = {term: rng.randint(1, 50) for term in vocabulary}
+    query = Counter(rng.choices(vocabulary, k=rng.randint(1, 40)) + ["unseen"])
+    candidate = Counter(rng.choices(vocabulary, k=rng.randint(1, 40)))
+    weights = scoring.query_weights(query, df, 60)
+    self_score = scoring.self_score(weights, query)
+    norm = scoring.document_norm(candidate)
+    term_id = {term: number for number, term in enumerate(vocabulary)}
+    stored = sorted((term_id[term], count) for term, count in candidate.items())
+    by_dict = scoring.score(weights, self_score, candidate, norm)
+    by_ids = scoring.score_stored({term_id[t]: w for t, w in weights.items()}, self_score,
+                                  [i for i, _ in stored], [c for _, c in stored], norm)
+    assert by_ids == by_dict
+    assert (by_dict > 0) == bool(set(weights) & set(candidate))

@@ -30,3 +30,12 @@ def test_dates_decimals_and_text():
 def test_unserialisable_values_raise():
     with pytest.raises(TypeError):
         to_json_bytes({"x": object()})
+
+
+def test_integers_beyond_64_bits_are_written_exactly():
+    # a stored report's document: jsonb gives back 1e30 as a 31-digit integer
+    big = {"n": 10 ** 30, "neg": [-(2 ** 63) - 1, 2 ** 64 - 1], "d": decimal.Decimal(10 ** 25)}
+    assert json.loads(to_json_bytes(big)) == {"n": 10 ** 30, "neg": [-(2 ** 63) - 1,
+                                                                      2 ** 64 - 1],
+                                              "d": 10 ** 25}
+    assert to_json_bytes({"n": 10 ** 30}) == b'{"n":1000000000000000000000000000000}'

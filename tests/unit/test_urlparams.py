@@ -68,6 +68,9 @@ def test_raw_uri_preferred_over_decoded_path_info():
     assert raw_path_and_query(environ) == ("/report/list/signature/a%2Fb/", "x=1")
     environ = {"REQUEST_URI": "/p/a%2Fb/", "PATH_INFO": "/p/a/b/"}
     assert raw_path_and_query(environ) == ("/p/a%2Fb/", "")
+    # werkzeug's test client: the raw URI without the query, which is in QUERY_STRING
+    environ = {"RAW_URI": "/p/a%2Fb/", "QUERY_STRING": "x=a%2Bb", "PATH_INFO": "/p/a/b/"}
+    assert raw_path_and_query(environ) == ("/p/a%2Fb/", "x=a%2Bb")
 
 
 def test_invalid_utf8_and_nul_are_bad_arguments():

@@ -1,11 +1,15 @@
 """A thread-safe psycopg2 connection pool that waits briefly when exhausted.
 
 psycopg2's own ThreadedConnectionPool raises at once when exhausted and cannot recover from a
-server restart by itself; this one queues callers on a semaphore (``wait_seconds``), connects
-lazily (so the gateway starts while PostgreSQL is down and recovers when it returns), and
-throws away connections that broke.
+server restart by itself; this one queues callers first come, first served, for up to
+``wait_seconds`` (``threading.Semaphore`` lets newcomers overtake a waiter, which then got a
+503 under load while connections freed up every millisecond), connects lazily (so the gateway
+starts while PostgreSQL is down and recovers when it returns), and throws away connections
+that broke, or that the server closed while they were idle (a restart), before reuse.
 """
+import collections
 import contextlib
+import select
 import threading
 
 import psycopg2
@@ -26,7 +30,7 @@ class ConnectionPool:
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout_seconds = connect_timeout_seconds
         self.application_name = application_name
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self._slots = FairSlots(max_connections)
         self._idle = []
         self._lock = threading.Lock()
 
@@ -49,7 +53,7 @@ class ConnectionPool:
         psycopg2 errors are translated: query cancelled by the statement timeout ->
         BackendTimeout (504); lost connection or server down -> BackendUnavailable (503).
         """
-        if not self._slots.acquire(timeout=self.wait_seconds):
+        if not self._slots.acquire(self.wait_seconds):
             raise BackendUnavailable(
                 f"PostgreSQL connection pool exhausted ({self.max_connections} connections "
                 f"busy for {self.wait_seconds}s)"
@@ -77,13 +81,25 @@ class ConnectionPool:
                 self._give_back(conn)
             self._slots.release()
 
-    def _take_idle(self):
+    def state(self):
+        """``{"max": .., "in_use": .., "idle": .., "waiting": ..}``: slots taken, open
+        connections idle in the pool, callers queued (a leak shows as ``in_use`` > 0 when no
+        request runs)."""
+        in_use, waiting = self._slots.state()
         with self._lock:
-            while self._idle:
+            return {"max": self.max_connections, "in_use": in_use, "idle": len(self._idle),
+                    "waiting": waiting}
+
+    def _take_idle(self):
+        """The most recently used idle connection still open; dead ones are closed."""
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return None
                 conn = self._idle.pop()
-                if not conn.closed:
-                    return conn
-        return None
+            if _still_open(conn):
+                return conn
+            self._discard(conn)
 
     def _give_back(self, conn):
         if conn.closed or conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
@@ -126,6 +142,44 @@ class ConnectionPool:
             return cur.fetchall()
 
 
+class FairSlots:
+    """A counting semaphore whose waiters are served in arrival order: a released slot goes
+    to the longest waiter directly, so nobody waits longer than the requests ahead of it."""
+
+    def __init__(self, count):
+        self._count = self._free = count
+        self._waiters = collections.deque()  # threading.Event per waiting caller
+        self._lock = threading.Lock()
+
+    def acquire(self, timeout):
+        """Take a slot within ``timeout`` seconds; False if none came."""
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return True
+            waiter = threading.Event()
+            self._waiters.append(waiter)
+        if waiter.wait(timeout):
+            return True
+        with self._lock:
+            if waiter.is_set():  # handed a slot while timing out
+                return True
+            self._waiters.remove(waiter)
+            return False
+
+    def release(self):
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # the slot stays taken, by its next holder
+            else:
+                self._free += 1
+
+    def state(self):
+        """``(taken, waiting)``."""
+        with self._lock:
+            return self._count - self._free, len(self._waiters)
+
+
 class DictRowCursor(psycopg2.extensions.cursor):
     """Rows as plain dicts keyed by column name, built by ``dict(zip(...))`` in C.
 
@@ -150,6 +204,17 @@ class DictRowCursor(psycopg2.extensions.cursor):
 
     def __iter__(self):
         return iter(self.fetchall())
+
+
+def _still_open(conn):
+    """Whether an idle connection can be used: the server sends nothing to an idle session
+    unless it is ending it (a termination notice on shutdown, then end of file), so a
+    readable socket means the connection is dead. One non-blocking poll, no round trip."""
+    if conn.closed:
+        return False
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return not poller.poll(0)
 
 
 def first_line(exc):

@@ -11,24 +11,42 @@ Two searches over the GIN postings of ``pc_reports.term_ids``, merged:
   still finds recent members of that bucket (falling back to the single most discriminative
   common term when fewer reports hold them all); only the last ``COMMON_WINDOW`` reports
   stored (all projects) are searched, so the cost stays bounded as the corpus grows.
+
+Both searches and the candidates' rows are one statement (one round trip).
 """
+from crashgate.external.postgresql.partycrasher.pipeline import CandidateRows
+
 POSTINGS_BUDGET = 1000  # postings the rare-term search may rank
 COMMON_TERMS = 3
 COMMON_WINDOW = 5000  # most recent reports the common-term search looks at
 
-_RARE_SQL = """
-    SELECT database_id FROM pc_reports
-     WHERE term_ids && %(ids)s::int4[]
-     ORDER BY icount(term_ids & %(ids)s::int4[]) DESC, id
-     LIMIT %(limit)s
-"""
-_COMMON_SQL = """
-    SELECT database_id FROM pc_reports
-     WHERE term_ids @> %(ids)s::int4[]
+# The searches, each a CTE of candidate ids; the statement returns the candidates' rows.
+_RARE = """rare AS (
+    SELECT id FROM pc_reports
+     WHERE term_ids && %(rare)s::int4[]
+     ORDER BY icount(term_ids & %(rare)s::int4[]) DESC, id
+     LIMIT %(limit)s)"""
+_COMMON = """common_all AS (
+    SELECT id FROM pc_reports
+     WHERE term_ids @> %(common)s::int4[]
        AND id > (SELECT max(id) FROM pc_reports) - %(window)s
      ORDER BY id DESC
-     LIMIT %(limit)s
-"""
+     LIMIT %(limit)s)"""
+# Fewer than ``limit`` reports hold all the common terms: those holding the first one instead.
+_COMMON_FALLBACK = """common_first AS (
+    SELECT id FROM pc_reports
+     WHERE (SELECT count(*) FROM common_all) < %(limit)s
+       AND term_ids @> %(first)s::int4[]
+       AND id > (SELECT max(id) FROM pc_reports) - %(window)s
+     ORDER BY id DESC
+     LIMIT %(limit)s),
+common AS (
+    SELECT id FROM common_first
+    UNION ALL
+    SELECT id FROM common_all WHERE NOT EXISTS (SELECT FROM common_first))"""
+_ROWS = """
+    SELECT id, database_id, term_ids, term_counts, norm, buckets::text
+      FROM pc_reports WHERE id IN ({})"""
 
 
 def split_by_frequency(query_terms, budget=None):
@@ -46,20 +64,33 @@ def split_by_frequency(query_terms, budget=None):
     return rare, common[:COMMON_TERMS]
 
 
-def find_candidates(cursor, project, query_terms, limit):
-    """database_ids of up to ``2 * limit`` reports of ``project`` sharing the query's terms."""
-    rare, common = split_by_frequency(query_terms)
-    found = []
+def _search_sql(rare, common):
+    """The statement for a query with (or without) rare and common terms."""
+    searches, sources = [], []
     if rare:
-        cursor.execute(_RARE_SQL, {"ids": sorted(rare), "limit": limit})
-        found.extend(row[0] for row in cursor.fetchall())
+        searches.append(_RARE)
+        sources.append("SELECT id FROM rare")
     if common:
-        cursor.execute(_COMMON_SQL, {"ids": sorted(common), "limit": limit,
-                                     "window": COMMON_WINDOW})
-        rows = cursor.fetchall()
-        if len(rows) < limit and len(common) > 1:
-            cursor.execute(_COMMON_SQL, {"ids": common[:1], "limit": limit,
-                                         "window": COMMON_WINDOW})
-            rows = cursor.fetchall()
-        found.extend(row[0] for row in rows)
-    return list(dict.fromkeys(found))
+        searches.append(_COMMON)
+        if len(common) > 1:
+            searches.append(_COMMON_FALLBACK)
+            sources.append("SELECT id FROM common")
+        else:
+            sources.append("SELECT id FROM common_all")
+    return "WITH " + ",\n".join(searches) + _ROWS.format(" UNION ".join(sources))
+
+
+_STATEMENTS = {(rare, common): _search_sql(rare, ["x"] * common)
+               for rare in (False, True) for common in (0, 1, 2)}
+
+
+def find_candidates(cursor, project, query_terms, limit):
+    """CandidateRows of up to ``2 * limit`` reports of ``project`` sharing the query's terms, in
+    one statement (term ids belong to one project, so every report found is of ``project``)."""
+    rare, common = split_by_frequency(query_terms)
+    if not rare and not common:
+        return CandidateRows()
+    cursor.execute(_STATEMENTS[bool(rare), min(len(common), 2)],
+                   {"rare": sorted(rare), "common": sorted(common), "first": common[:1],
+                    "limit": limit, "window": COMMON_WINDOW})
+    return CandidateRows(cursor.fetchall())

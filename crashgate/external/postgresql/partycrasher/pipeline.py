@@ -15,8 +15,11 @@ and its items are processed in order, each seeing the ones before it. Per item:
 
 Writers take ``pg_advisory_xact_lock`` on each project of the request (sorted, before any
 candidate search, held until commit), so two similar reports posted at the same moment are
-bucketed one after the other and cannot both found a new bucket. A dry run computes the same
-without writing or locking; its items do not see each other (nothing is stored).
+bucketed one after the other and cannot both found a new bucket. The same new database_id
+posted at the same moment to two projects (two locks) meets the unique key: the loser's
+transaction is rolled back and run again, and then finds the id stored (``created=False``).
+A dry run computes the same without writing or locking; its items do not see each other
+(nothing is stored).
 """
 import collections
 import dataclasses
@@ -27,7 +30,7 @@ from typing import NamedTuple
 
 from crashgate.bucketing import scoring
 from crashgate.bucketing.assignment import assign_buckets, assign_buckets_dry_run
-from crashgate.bucketing.features import report_terms
+from crashgate.bucketing.features import SEP, report_terms
 from crashgate.bucketing.thresholds import format_threshold, parse_threshold
 from crashgate.bucketing.tokenizers import load_tokenizer
 from crashgate.errors import CrashgateError
@@ -35,6 +38,7 @@ from crashgate.external.postgresql.partycrasher import terms as dictionary
 from crashgate.ingest.store import store_crashes
 
 LOCK_NAMESPACE = 7_402_113  # pg_advisory_xact_lock(LOCK_NAMESPACE, hashtext(project))
+ATTEMPTS = 3  # runs of a request whose new database_id another project's request stored
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +66,11 @@ class QueryTerm(NamedTuple):
     term_id: int  # pc_terms.id
 
 
+class CandidateRows(list):
+    """What ``find_candidates`` may return instead of database_ids (saving a round trip):
+    rows ``(id, database_id, term_ids, term_counts, norm, buckets::text)`` of pc_reports."""
+
+
 class ConcurrentDuplicate(CrashgateError):
     """The same database_id was stored meanwhile by a request for another project."""
 
@@ -74,36 +83,48 @@ def parse_buckets(stored):
     return {parse_threshold(key): value for key, value in stored.items()}
 
 
+# The stored reports among the ids, then (database_id NULL) the projects' ids and counts.
 _STORED_SQL = """
     SELECT r.database_id, p.name, r.date, r.buckets, m.database_id, mp.name,
-           r.top_match_score
+           r.top_match_score, NULL::int, NULL::int
       FROM pc_reports r
       JOIN pc_projects p ON p.id = r.project_id
       LEFT JOIN pc_reports m ON m.id = r.top_match_id
       LEFT JOIN pc_projects mp ON mp.id = m.project_id
      WHERE r.database_id = ANY(%s)
+    UNION ALL
+    SELECT NULL, name, NULL, NULL, NULL, NULL, NULL, id, report_count
+      FROM pc_projects WHERE name = ANY(%s)
 """
 
 
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));"
+# The transaction's plans assume the reports are cached: with the default random page cost the
+# planner scans every stored report for the rare-term candidates (the GIN index: 10x faster).
+_PLANNER_SQL = "SET LOCAL random_page_cost = 1.1;"
 
 
-def stored_results(cursor, database_ids, lock_projects=()):
-    """``{database_id: IngestResult(created=False)}`` of the stored reports among the ids,
-    read after taking the advisory lock of each of ``lock_projects`` in that order (same
-    round trip)."""
+def stored_results(cursor, database_ids, projects, lock_projects=()):
+    """``({database_id: IngestResult(created=False)}, {project: (id, report_count)})``: the
+    stored reports among the ids and the state of the ``projects`` that exist, read after
+    taking the advisory lock of each of ``lock_projects`` in that order (same round trip)."""
     params = [value for project in lock_projects for value in (LOCK_NAMESPACE, project)]
-    cursor.execute(_LOCK_SQL * len(lock_projects) + _STORED_SQL, params + [list(database_ids)])
-    found = {}
-    for database_id, project, date, buckets, match_id, match_project, score in cursor.fetchall():
+    cursor.execute(_PLANNER_SQL + _LOCK_SQL * len(lock_projects) + _STORED_SQL,
+                   params + [list(database_ids), list(projects)])
+    found, states = {}, {}
+    for (database_id, project, date, buckets, match_id, match_project, score, project_id,
+         report_count) in cursor.fetchall():
+        if database_id is None:
+            states[project] = (project_id, report_count)
+            continue
         top_match = TopMatch(match_id, match_project, float(score)) if match_id else None
         found[database_id] = IngestResult(database_id, project, date, False,
                                           parse_buckets(buckets), top_match)
-    return found
+    return found, states
 
 
 _CANDIDATES_SQL = """
-    SELECT id, database_id, term_ids, term_counts, norm, buckets
+    SELECT id, database_id, term_ids, term_counts, norm, buckets::text
       FROM pc_reports WHERE database_id = ANY(%s) AND project_id = %s
 """
 # One statement stores a report: its new terms (df 1), the report with its sorted term ids and
@@ -140,7 +161,7 @@ _STORE_SQL = """
           FROM report,
                unnest(%(thresholds)s::numeric[], %(bucket_ids)s::text[]) AS b (threshold,
                                                                               bucket_id))
-    SELECT id FROM report
+    SELECT report.id, n.token, n.field, n.id FROM report LEFT JOIN new_terms n ON true
 """
 
 
@@ -148,9 +169,14 @@ _STORE_SQL = """
 class _Project:
     id: int | None
     report_count: int
-    added: int = 0  # reports stored by this request
+    count_live: bool = False  # count each report's df and the report count at its lookup
+    added: int = 0  # reports stored by this request and not yet counted
     counted: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     # ^ df increments of already stored terms by this request, written once at the end
+    # (one row version per term: a long batch would leave long chains of them)
+    dictionary: dict | None = None
+    # ^ several reports: ``{term: (term_id, df)}`` of all their terms, looked up once (df as
+    # stored: ``counted`` is added), completed with the terms this request stores
 
 
 def ingest(pool, settings, reports, find_candidates, dry_run=False):
@@ -160,13 +186,24 @@ def ingest(pool, settings, reports, find_candidates, dry_run=False):
 
     ``settings``: the ``bucketing`` config namespace (thresholds, tokenizer, candidates,
     query_terms). ``find_candidates(cursor, project, query_terms, limit)`` returns database_ids
-    of stored reports of ``project`` worth scoring; ``query_terms`` are QueryTerm.
+    of stored reports of ``project`` worth scoring, or their CandidateRows; ``query_terms`` are
+    QueryTerm.
     """
     bucketer = _Bucketer(settings, find_candidates, dry_run)
     all_terms = [report_terms(report.document, bucketer.tokenize) for report in reports]
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _ingest_once(pool, bucketer, reports, all_terms, dry_run)
+        except ConcurrentDuplicate:  # rolled back; the next run sees the id stored
+            if attempt == ATTEMPTS:
+                raise
+
+
+def _ingest_once(pool, bucketer, reports, all_terms, dry_run):
     with pool.connection() as conn, conn.cursor() as cursor:
-        locked = [] if dry_run else sorted({report.project for report in reports})
-        known = stored_results(cursor, {report.database_id for report in reports}, locked)
+        names = sorted({report.project for report in reports})
+        known, states = stored_results(cursor, {report.database_id for report in reports},
+                                       names, [] if dry_run else names)
         results, crashes, projects = [], [], {}
         for report, terms in zip(reports, all_terms):
             previous = known.get(report.database_id)
@@ -174,8 +211,8 @@ def ingest(pool, settings, reports, find_candidates, dry_run=False):
                 results.append(previous)
                 continue
             if report.project not in projects:
-                projects[report.project] = _Project(*dictionary.project_state(cursor,
-                                                                              report.project))
+                projects[report.project] = _project(cursor, report.project, states, reports,
+                                                    all_terms, dry_run)
             result = bucketer.bucket(cursor, report, terms, projects[report.project])
             results.append(result)
             known[report.database_id] = dataclasses.replace(result, created=False)
@@ -192,6 +229,17 @@ def ingest(pool, settings, reports, find_candidates, dry_run=False):
     return results
 
 
+def _project(cursor, name, states, reports, all_terms, dry_run):
+    """The _Project of ``name``; for several reports, with the dictionary of all their terms."""
+    project = _Project(*states.get(name, (None, 0)),
+                       count_live=not dry_run and len(reports) == 1)
+    if len(reports) > 1:
+        union = set().union(*(terms for report, terms in zip(reports, all_terms)
+                              if report.project == name))
+        project.dictionary = dictionary.lookup(cursor, project.id, union)
+    return project
+
+
 class _Bucketer:
     def __init__(self, settings, find_candidates, dry_run):
         self.thresholds = list(settings.thresholds)
@@ -202,7 +250,12 @@ class _Bucketer:
         self.dry_run = dry_run
 
     def bucket(self, cursor, report, terms, project):
-        known = dictionary.lookup(cursor, project.id, terms)
+        counted = project.count_live and project.id is not None
+        if project.dictionary is None:
+            known = dictionary.lookup(cursor, project.id, terms, count_report=counted)
+        else:
+            get = project.dictionary.get
+            known = {term: entry for term in terms if (entry := get(term)) is not None}
         if project.counted:  # reports stored earlier in this request
             known = {term: (term_id, df + project.counted[term])
                      for term, (term_id, df) in known.items()}
@@ -214,7 +267,7 @@ class _Bucketer:
             buckets = assign_buckets_dry_run(self.thresholds, match)
         else:
             buckets = assign_buckets(self.thresholds, match)
-            self._store(cursor, report, project, terms, known, buckets, match)
+            self._store(cursor, report, project, terms, known, buckets, match, counted)
         return IngestResult(report.database_id, report.project, report.date, True, buckets,
                             top_match)
 
@@ -227,21 +280,22 @@ class _Bucketer:
         found = self.find_candidates(cursor, project_name, query_terms, self.candidates)
         if not found:
             return None
+        if not isinstance(found, CandidateRows):  # database_ids
+            cursor.execute(_CANDIDATES_SQL, (list(found), project.id))
+            found = cursor.fetchall()
         self_score = scoring.self_score(weights, terms)
         weight_of = {known[term][0]: weight for term, weight in weights.items()}  # by term id
-        get = weight_of.get
-        cursor.execute(_CANDIDATES_SQL, (list(found), project.id))
         best = None
-        for row_id, database_id, term_ids, term_counts, norm, buckets in cursor.fetchall():
-            matched = [(weight, count) for term_id, count in zip(term_ids, term_counts)
-                       if (weight := get(term_id)) is not None]
-            score = scoring.score_matched(matched, self_score, norm)
+        for row_id, database_id, term_ids, term_counts, norm, buckets in found:
+            score = scoring.score_stored(weight_of, self_score, term_ids, term_counts, norm)
             if score > 0 and (best is None or (score, -row_id) > (best.score, -best.id)):
                 best = types.SimpleNamespace(id=row_id, database_id=database_id, score=score,
                                              buckets=buckets)
+        if best is not None and isinstance(best.buckets, str):  # read as text: parse one
+            best.buckets = json.loads(best.buckets)
         return best
 
-    def _store(self, cursor, report, project, terms, known, buckets, match):
+    def _store(self, cursor, report, project, terms, known, buckets, match, counted):
         if project.id is None:
             project.id = dictionary.ensure_project(cursor, report.project)
         ordered = sorted(buckets.items())
@@ -257,10 +311,15 @@ class _Bucketer:
             buckets=json.dumps({format_threshold(t): b for t, b in ordered}),
             document=json.dumps(report.document, ensure_ascii=False, default=str),
             thresholds=[t for t, _ in ordered], bucket_ids=[b for _, b in ordered]))
-        if cursor.fetchone() is None:
+        stored = cursor.fetchall()
+        if project.dictionary is not None:
+            project.dictionary.update((field + SEP + token, (term_id, 1))
+                                      for _, token, field, term_id in stored if term_id)
+        if not stored:
             raise ConcurrentDuplicate(
                 f"Report {report.database_id!r} was stored meanwhile by another request; "
                 f"retry to get its location", parameter="database_id")
         project.report_count += 1
-        project.added += 1
-        project.counted.update(known.keys())
+        if not counted:  # by the lookup
+            project.added += 1
+            project.counted.update(known.keys())

@@ -17,6 +17,17 @@ _LOOKUP_SQL = """
                      AND t.field = q.field
 """
 
+# The lookup of a request storing one report: the df of its known terms and the project's
+# report count are counted at once (before the increment, as the lookup returns them).
+_LOOKUP_COUNTING_SQL = """
+    WITH counted AS (
+        UPDATE pc_projects SET report_count = report_count + 1 WHERE id = %(project_id)s)
+    UPDATE pc_terms t SET df = t.df + 1
+      FROM unnest(%(tokens)s::text[], %(fields)s::text[]) AS q (token, field)
+     WHERE t.project_id = %(project_id)s AND t.token = q.token AND t.field = q.field
+    RETURNING t.token, t.field, t.id, t.df - 1
+"""
+
 _COUNT_SQL = """
     UPDATE pc_terms t SET df = t.df + q.added
       FROM unnest(%(tokens)s::text[], %(fields)s::text[], %(added)s::int4[])
@@ -58,15 +69,19 @@ def count_stored(cursor, project_id, reports_added, terms_added):
 
 
 def _split(terms):
-    pairs = sorted(split_term(term)[::-1] for term in terms)  # (token, field), fixed order
+    # (token, field) in a fixed order; term.partition(SEP)[::-2] is split_term(term)[::-1]
+    pairs = sorted([term.partition(SEP)[::-2] for term in terms])
     return {"tokens": [token for token, _ in pairs], "fields": [field for _, field in pairs]}
 
 
-def lookup(cursor, project_id, terms):
-    """``{term: (term_id, df)}`` of the ``terms`` the project's dictionary holds."""
-    if project_id is None or not terms:
+def lookup(cursor, project_id, terms, count_report=False):
+    """``{term: (term_id, df)}`` of the ``terms`` the project's dictionary holds. With
+    ``count_report`` (the report will be stored), also adds one to their df and to the
+    project's report count (``count_stored`` is then not needed for this report)."""
+    if project_id is None or not (terms or count_report):
         return {}
-    cursor.execute(_LOOKUP_SQL, dict(_split(terms), project_id=project_id))
+    cursor.execute(_LOOKUP_COUNTING_SQL if count_report else _LOOKUP_SQL,
+                   dict(_split(terms), project_id=project_id))
     return {field + SEP + token: (term_id, df) for token, field, term_id, df in cursor.fetchall()}
 
 
