@@ -131,14 +131,24 @@ def poll(condition, timeout=30.0, interval=0.02):
 
 def server_connections(dsn, application_name):
     """How many sessions named ``application_name`` the server holds."""
-    conn = psycopg2.connect(dsn)
+    return scalar(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                  (application_name,))
+
+
+def rows(dsn, query, params=None, cursor_factory=None):
+    """The rows of one query on a connection of its own (UTC session)."""
+    conn = psycopg2.connect(dsn, options="-c TimeZone=UTC")
     try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                        (application_name,))
-            return cur.fetchone()[0]
+        with conn, conn.cursor(cursor_factory=cursor_factory) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
     finally:
         conn.close()
+
+
+def scalar(dsn, query, params=None):
+    """The first value of the first row of one query."""
+    return rows(dsn, query, params)[0][0]
 
 
 def timed(function, *args, **kwargs):
@@ -177,10 +187,4 @@ def es_documents(es, index):
 def _dict_rows(dsn, query, params=None):
     import psycopg2.extras
 
-    conn = psycopg2.connect(dsn, options="-c TimeZone=UTC")
-    try:
-        with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return rows(dsn, query, params, cursor_factory=psycopg2.extras.RealDictCursor)

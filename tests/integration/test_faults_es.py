@@ -21,7 +21,7 @@ from tests.conftest import make_config, start_es_or_skip
 from tests.es_helpers import reindex
 from tests.factories import crash_doc, products_doc, store, uuid_for, version
 from tests.faults import (es_documents, pg_crash_documents, pg_report_documents, poll,
-                          server_connections, timed)
+                          scalar, server_connections, timed)
 from tests.wsgiclient import WSGIClient
 
 ES_TIMEOUT = 1.0  # elasticsearch.timeout_seconds
@@ -107,20 +107,8 @@ def assert_json_error(response, status, error_type):
 
 
 def outboxes_empty(dsn):
-    return server_rows(dsn, "SELECT (SELECT count(*) FROM es_outbox) + "
+    return scalar(dsn, "SELECT (SELECT count(*) FROM es_outbox) + "
                             "(SELECT count(*) FROM pc_reports_index_outbox)") == 0
-
-
-def server_rows(dsn, query):
-    import psycopg2
-
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(query)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_frozen_elasticsearch_answers_504_in_time(clean_db, node, names):
@@ -145,7 +133,7 @@ def test_frozen_elasticsearch_answers_504_in_time(clean_db, node, names):
     for answer, seconds in frozen + [(posted, post_seconds)]:
         assert_json_error(answer, 504, "backend_timeout")
         assert ES_TIMEOUT <= seconds < ES_TIMEOUT + SLACK
-    assert server_rows(clean_db, "SELECT count(*) FROM pc_reports") == 1  # nothing half-stored
+    assert scalar(clean_db, "SELECT count(*) FROM pc_reports") == 1  # nothing half-stored
     assert pg_read.status == 200 and pg_seconds < ES_TIMEOUT
     assert beat.status == 200 and beat.json["status"] == "degraded"
     assert beat.json["backends"]["elasticsearch"]["status"] == "error"
@@ -221,7 +209,7 @@ def test_stopped_elasticsearch_loses_no_document(clean_db, node, names, tmp_path
     assert lost == set()
     assert crashes_in_es == crashes_in_pg  # every document, field by field
     assert reports_in_es == reports_in_pg
-    assert server_rows(clean_db, "SELECT count(*) FROM es_outbox WHERE failed_at IS NOT NULL") == 0
+    assert scalar(clean_db, "SELECT count(*) FROM es_outbox WHERE failed_at IS NOT NULL") == 0
     print(f"\nES stopped: {len(during) + len(refused)} requests during the outage "
           f"(PostgreSQL 200, Elasticsearch 503 in at most "
           f"{max(seconds for _, seconds in refused):.3f} s); 110 crashes and 60 reports "

@@ -13,7 +13,7 @@ from crashgate.middleware.app import make_wsgi_app
 from crashgate.runtime import build_gateway
 from tests.conftest import make_config
 from tests.factories import products_doc, store, version
-from tests.faults import poll, server_connections, timed
+from tests.faults import poll, scalar, server_connections, timed
 from tests.wsgiclient import WSGIClient
 
 STATEMENT_TIMEOUT = 0.3  # seconds
@@ -56,24 +56,8 @@ class TableLock:
 
 
 def waiting_on_locks(dsn):
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND application_name = 'crashgate'")
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
-
-
-def count(dsn, query, params=None):
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
+    return scalar(dsn, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                       "AND application_name = 'crashgate'")
 
 
 def assert_json_error(response, status, error_type):
@@ -105,11 +89,11 @@ def test_query_waiting_on_a_lock_hits_the_statement_timeout(clean_db, gateway_fo
         lock.release()
     assert_json_error(write, 504, "backend_timeout")
     assert STATEMENT_TIMEOUT <= write_seconds < STATEMENT_TIMEOUT + SLACK
-    assert count(clean_db, "SELECT count(*) FROM crash_ids") == 0
+    assert scalar(clean_db, "SELECT count(*) FROM crash_ids") == 0
 
     assert client.get("/products/").status == 200  # same gateway, same pool
     assert client.post_json("/firefox/reports", CRASH_REPORT).status == 201
-    assert count(clean_db, "SELECT count(*) FROM crash_ids") == 1
+    assert scalar(clean_db, "SELECT count(*) FROM crash_ids") == 1
     pool = gateway.backends["postgresql"].pool
     assert pool.state()["in_use"] == 0
     assert server_connections(clean_db, "crashgate") == pool.state()["idle"]
@@ -182,13 +166,13 @@ def test_eight_clients_posting_one_report_id_store_it_once(request, clean_db, ga
     assert all(answer.headers["Location"] == location and answer.json["href"] == location
                for answer in answers if answer.status == 303)
     database_id = CRASH_REPORT["database_id"]
-    assert count(clean_db, "SELECT count(*) FROM pc_reports WHERE database_id = %s",
+    assert scalar(clean_db, "SELECT count(*) FROM pc_reports WHERE database_id = %s",
                  (database_id,)) == 1
-    assert count(clean_db, "SELECT count(*) FROM pc_bucket_members") == len(
+    assert scalar(clean_db, "SELECT count(*) FROM pc_bucket_members") == len(
         created.json["buckets"])
-    assert count(clean_db, "SELECT count(*) FROM crash_ids WHERE uuid = %s",
+    assert scalar(clean_db, "SELECT count(*) FROM crash_ids WHERE uuid = %s",
                  (database_id,)) == 1
-    assert count(clean_db, "SELECT count(*) FROM es_outbox") == 1
-    assert count(clean_db, "SELECT sum(df) FROM pc_terms") == count(
+    assert scalar(clean_db, "SELECT count(*) FROM es_outbox") == 1
+    assert scalar(clean_db, "SELECT sum(df) FROM pc_terms") == scalar(
         clean_db, "SELECT count(*) FROM pc_terms")  # the terms of one stored report
     assert client.get(location.removeprefix("http://localhost")).status == 200

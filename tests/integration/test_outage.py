@@ -6,7 +6,6 @@ import tempfile
 import threading
 import time
 
-import psycopg2
 import pytest
 
 from crashgate.embedded import start_embedded_postgres
@@ -17,7 +16,7 @@ from crashgate.middleware.app import make_wsgi_app
 from crashgate.runtime import build_gateway
 from tests.conftest import make_config
 from tests.factories import crash_doc, products_doc, store, version
-from tests.faults import Load, server_connections
+from tests.faults import Load, rows, server_connections
 from tests.wsgiclient import WSGIClient
 
 POOL_WAIT, CONNECT_TIMEOUT, MAX_CONNECTIONS, CLIENTS = 1.0, 2, 4, 6
@@ -117,7 +116,7 @@ def test_postgresql_stopped_under_load_fails_fast_then_recovers(own_server):
     assert (state["in_use"], state["waiting"]) == (0, 0) and state["idle"] <= MAX_CONNECTIONS
     assert server_connections(own_server.dsn, "crashgate") == state["idle"]
     reports = load.created_reports()
-    stored = _sql(own_server.dsn, "SELECT database_id FROM pc_reports")
+    stored = rows(own_server.dsn, "SELECT database_id FROM pc_reports")
     assert reports <= {row[0] for row in stored}  # every 201 was committed
 
     # restarted while idle: the pooled connections are stale, the next request still works
@@ -128,16 +127,6 @@ def test_postgresql_stopped_under_load_fails_fast_then_recovers(own_server):
     assert client.get("/__heartbeat__").status == 200
     for backend in gateway.backends.values():
         backend.close()
-
-
-def _sql(dsn, query, params=None):
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_statement_timeout_is_backend_timeout(pg_dsn):
