@@ -179,7 +179,7 @@ class Param:
     def expected(self):
         """What a valid value looks like, in words."""
         item = self.expected_item()
-        return f"a list of at most {self.max_items} {item}" if self.many else item
+        return f"a list of at most {self.max_items} values, each {item}" if self.many else item
 
     def expected_item(self):
         """What one value (of a list parameter: one item) looks like, in words."""
