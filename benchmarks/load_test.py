@@ -1,13 +1,13 @@
 """Load test: gunicorn with the production config (config/gunicorn.conf.py) under wrk.
 
     .venv/bin/python benchmarks/load_test.py [--dsn DSN] [--duration 10] [--connections 16]
-                                             [--max-requests 200000] [--markdown]
+                                             [--max-requests 200000] [--rounds 3]
 
 The gateway is served by ``gunicorn -c config/gunicorn.conf.py`` exactly as documented (workers
 and threads from the config, or ``--workers``/``--threads``), bound to 127.0.0.1 on a free
 port, against ``--dsn`` (default: the 1M-crash database whose DSN is in /tmp/cgdev1m/dsn, used
-only once /tmp/cgdev1m/log ends with "loaded"). Only GET requests are sent: the database is
-read, never written.
+only once /tmp/cgdev1m/log ends with "loaded"). Only GET and OPTIONS requests are sent: the
+database is read, never written.
 
 1. A bare WSGI app answering a small JSON document runs under the same gunicorn config: the
    ceiling of what gunicorn can serve on this machine.
@@ -18,8 +18,12 @@ read, never written.
    statuses >= 400), and the CPU busy share of the machine.
 3. The weighted mix itself, for the same time: overall req/s, latency and errors.
 
-Trivial routes (``/__lbheartbeat__``, ``/products/``) are compared with the bare app (target
->= 0.85x). The load generator is ``wrk`` (Debian: ``apt-get install wrk``); without it a Python
+Trivial routes (``/__lbheartbeat__``, ``/__version__``: no work behind them, answered before
+web.py's routing) are compared with the bare app (target >= 0.85x), and so is
+``OPTIONS /products/``, a CORS preflight with no backend work that goes through web.py and the
+service routing like every service request. The bare app and these three routes run
+``--rounds`` times, alternated, and the median runs are compared: on a shared machine two runs
+of the same thing can differ by 30 %. The load generator is ``wrk`` (Debian: ``apt-get install wrk``); without it a Python
 generator (threads, http.client keep-alive) is used, which needs much more CPU itself.
 """
 import argparse
@@ -43,7 +47,12 @@ import psycopg2
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GUNICORN_CONFIG = ROOT / "config" / "gunicorn.conf.py"
 DEV_DATABASE = pathlib.Path("/tmp/cgdev1m")
-TRIVIAL = ("/__lbheartbeat__", "/products/")
+# Routes with no work behind them (answered before web.py's routing), compared with the bare
+# app; a CORS preflight (no backend work, but web.py and the service routing) shows what the
+# whole stack costs a service route.
+TRIVIAL = ("/__lbheartbeat__", "/__version__")
+THROUGH_WEBPY = "OPTIONS /products/"
+COMPARED = (*TRIVIAL, THROUGH_WEBPY)
 HELLO_BODY = b'{"status": "ok"}'
 
 WRK_SCRIPT = r"""
@@ -53,7 +62,10 @@ local limit = tonumber(os.getenv("LOADTEST_MAX_PER_THREAD"))
 local requests, sent, index = {}, 0, 0
 
 function init(args)
-  for i, path in ipairs(paths) do requests[i] = wrk.format("GET", path) end
+  for i, line in ipairs(paths) do
+    local method, path = line:match("^(%u+) (.*)$")
+    requests[i] = method and wrk.format(method, path) or wrk.format("GET", line)
+  end
   index = math.random(#requests)
 end
 
@@ -138,6 +150,8 @@ def endpoints(v):
         p(prefix, signature=s, from_date=week, to_date=to, **extra) for s in v["signatures"]]
     return [
         ("/__lbheartbeat__", 5, ["/__lbheartbeat__"]),
+        ("/__version__", 1, ["/__version__"]),
+        ("OPTIONS /products/", 2, ["OPTIONS /products/"]),  # a CORS preflight
         ("/products/", 8, ["/products/"]),
         ("/products/versions", 6, [versions("/products", v["featured"])]),
         ("/util/versions_info", 4, [versions("/util/versions_info", v["featured"][:4])]),
@@ -293,7 +307,7 @@ def run_python(base, paths, args, scratch):
                 break
             started = time.perf_counter()
             try:
-                conn.request("GET", paths[index % len(paths)])
+                conn.request(*request_line(paths[index % len(paths)]))
                 response = conn.getresponse()
                 response.read()
                 if response.status >= 400:
@@ -318,6 +332,12 @@ def run_python(base, paths, args, scratch):
             "error_detail": {str(e): errors.count(e) for e in set(errors)}}
 
 
+def request_line(line):
+    """(method, path) of a line of the paths file: ``"OPTIONS /x"``, or a bare path (GET)."""
+    method, space, path = line.partition(" ")
+    return (method, path) if space and method.isupper() else ("GET", line)
+
+
 # -- the report -------------------------------------------------------------------------------
 def table(rows, ceiling):
     lines = ["| run | req/s | × bare | p50 ms | p99 ms | p99.9 ms | max ms | requests | errors "
@@ -333,6 +353,11 @@ def table(rows, ceiling):
     return "\n".join(lines)
 
 
+def median_run(runs):
+    """The run with the median req/s (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["rps"])[(len(runs) - 1) // 2]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", help="crashgate database (default: the 1M one in /tmp/cgdev1m)")
@@ -344,6 +369,8 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, help="threads per worker (default: the config's)")
     parser.add_argument("--endpoints", help="comma-separated subset of the endpoints to run")
     parser.add_argument("--no-mix", action="store_true", help="skip the mixed run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of the bare app and of the trivial routes, alternated")
     parser.add_argument("--generator", choices=("wrk", "python"), default=None,
                         help="default: wrk when installed")
     parser.add_argument("--json", type=pathlib.Path, help="also write the raw figures here")
@@ -368,38 +395,60 @@ def main(argv=None):
     print(f"load average before: {os.getloadavg()}; generator {args.generator}, "
           f"{args.connections} connections, {args.duration} s per run; logs in {scratch}",
           flush=True)
-    rows = []
-    bare = Gunicorn(scratch / "bare.log", app="load_test:hello_app", workers=args.workers,
-                    threads=args.threads)
-    try:
-        rows.append(("bare WSGI app (ceiling)", drive(bare, ["/__lbheartbeat__"], args, scratch)))
-    finally:
-        bare.stop()
-    print(f"bare: {rows[-1][1]['rps']:.0f} req/s", flush=True)
-    server = Gunicorn(scratch / "crashgate.log", dsn=dsn, workers=args.workers,
-                      threads=args.threads)
-    try:
-        for name, _, paths in table_:
-            rows.append((name, drive(server, paths, args, scratch)))
-            result = rows[-1][1]
-            print(f"{name}: {result['rps']:.0f} req/s, {result['errors']} errors "
-                  f"{result['error_detail'] if result['errors'] else ''}", flush=True)
-        if not args.no_mix and len(table_) > 1:
-            rows.append(("mix (weights in load_test.endpoints)",
-                         drive(server, mix_paths(table_), args, scratch)))
-    finally:
-        server.stop()
+    rows, ceilings, trivial_runs = [], [], {}
+    trivial_table = [row for row in table_ if row[0] in COMPARED]
+    # The bare app and the trivial routes alternate, --rounds times: on a shared machine
+    # one run of each can differ by 30 %; the medians are compared.
+    for round_ in range(args.rounds):
+        bare = Gunicorn(scratch / "bare.log", app="load_test:hello_app", workers=args.workers,
+                        threads=args.threads)
+        try:
+            ceilings.append(drive(bare, ["/__lbheartbeat__"], args, scratch))
+        finally:
+            bare.stop()
+        print(f"round {round_ + 1}: bare {ceilings[-1]['rps']:.0f} req/s", flush=True)
+        last_round = round_ == args.rounds - 1
+        server = Gunicorn(scratch / "crashgate.log", dsn=dsn, workers=args.workers,
+                          threads=args.threads)
+        try:
+            for name, _, paths in (table_ if last_round else trivial_table):
+                result = drive(server, paths, args, scratch)
+                if name in COMPARED:
+                    trivial_runs.setdefault(name, []).append(result)
+                else:
+                    rows.append((name, result))
+                print(f"round {round_ + 1}: {name}: {result['rps']:.0f} req/s, "
+                      f"{result['errors']} errors "
+                      f"{result['error_detail'] if result['errors'] else ''}", flush=True)
+            if last_round and not args.no_mix and len(table_) > 1:
+                rows.append(("mix (weights in load_test.endpoints)",
+                             drive(server, mix_paths(table_), args, scratch)))
+        finally:
+            server.stop()
+    rows = ([("bare WSGI app (ceiling)", median_run(ceilings))]
+            + [(name, median_run(runs)) for name, runs in trivial_runs.items()] + rows)
     ceiling = rows[0][1]["rps"]
     print(f"\nload average after: {os.getloadavg()}\n")
+    if args.rounds > 1:
+        print("req/s per round: bare " + ", ".join(f"{r['rps']:.0f}" for r in ceilings) + "; "
+              + "; ".join(f"{name} " + ", ".join(f"{r['rps']:.0f}" for r in runs)
+                          for name, runs in trivial_runs.items())
+              + ". The table shows each one's median round.\n")
     print(table(rows, ceiling))
     trivial = [(name, r["rps"] / ceiling) for name, r in rows if name in TRIVIAL]
-    errors = sum(r["errors"] for _, r in rows)
+    errors = sum(r["errors"] for r in ceilings) + sum(
+        r["errors"] for runs in trivial_runs.values() for r in runs) + sum(
+        r["errors"] for name, r in rows if name not in COMPARED)
     print("\ntrivial routes / bare app: " + ", ".join(f"{n} {x:.2f}x" for n, x in trivial)
           + f" (target >= 0.85x: {'PASS' if all(x >= 0.85 for _, x in trivial) else 'MISS'}); "
           f"errors: {errors}")
+    if THROUGH_WEBPY in trivial_runs:
+        print(f"through web.py and the service routing: {THROUGH_WEBPY} "
+              f"{median_run(trivial_runs[THROUGH_WEBPY])['rps'] / ceiling:.2f}x")
     if args.json:
         args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
-                                         "rows": rows}, indent=1, default=str))
+                                         "rows": rows, "bare_runs": ceilings,
+                                         "trivial_runs": trivial_runs}, indent=1, default=str))
     return 1 if errors else 0
 
 

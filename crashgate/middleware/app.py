@@ -69,6 +69,12 @@ class Gateway:
         self.documents = {"/openapi.json": (to_json_bytes(document), JSON_TYPE),
                           "/docs": (docs_page(document).encode(), HTML_TYPE)}
 
+    def fixed_paths(self):
+        """The request paths answered without a service: built-in routes (with or without
+        a trailing slash) and the API documents."""
+        return frozenset((*self.builtin, *(path + "/" for path in self.builtin),
+                          *self.documents))
+
     def __call__(self, environ):
         try:
             response = self._handle(environ)
@@ -216,16 +222,18 @@ def _allowed(methods):
 
 
 def make_wsgi_app(gateway):
-    """A WSGI callable serving ``gateway`` through web.py."""
+    """A WSGI callable serving ``gateway`` through web.py.
+
+    The fixed routes (heartbeats, version, API documents) skip web.py's routing: load
+    balancers and monitors poll them all day, and they need none of it. Everything else,
+    and any spelling of a fixed route other than its plain path, goes through web.py."""
 
     class Endpoint:
         def _answer(self):
             env = web.ctx.env
             response = gateway(env)
-            web.ctx.status = f"{response.status} {STATUS_TEXT.get(response.status, '')}".strip()
-            for name, value in response.headers:
-                web.header(name, value)
-            web.header("Content-Length", str(len(response.body)))
+            web.ctx.status = status_line(response.status)
+            web.ctx.headers.extend(response_headers(response))
             return b"" if env.get("REQUEST_METHOD") == "HEAD" else response.body
 
         GET = HEAD = POST = PUT = DELETE = PATCH = OPTIONS = _answer
@@ -235,14 +243,29 @@ def make_wsgi_app(gateway):
     application.internalerror = _internal_error
     application.notfound = _internal_error
     webpy_wsgi = application.wsgifunc()
+    fixed_paths = gateway.fixed_paths()
 
     def wsgi(environ, start_response):
         method = environ.get("REQUEST_METHOD", "")
         if method != method.upper():  # web.py answers these itself, in text
-            environ["REQUEST_METHOD"] = method.upper()
+            environ["REQUEST_METHOD"] = method = method.upper()
+        if environ.get("PATH_INFO") in fixed_paths:
+            response = gateway(environ)
+            start_response(status_line(response.status), response_headers(response))
+            return [b"" if method == "HEAD" else response.body]
         return webpy_wsgi(environ, start_response)
 
     return wsgi
+
+
+def status_line(status):
+    """``"404 Not Found"`` for 404."""
+    return f"{status} {STATUS_TEXT.get(status, '')}".strip()
+
+
+def response_headers(response):
+    """The response's headers with its Content-Length."""
+    return [*response.headers, ("Content-Length", str(len(response.body)))]
 
 
 def _internal_error():
