@@ -30,6 +30,7 @@ import argparse
 import datetime
 import http.client
 import json
+import multiprocessing
 import os
 import pathlib
 import signal
@@ -198,6 +199,8 @@ class Gunicorn:
             env["database__dsn"] = dsn
         if workers:
             env["CRASHGATE_WORKERS"] = str(workers)
+        # as config/gunicorn.conf.py reads it
+        self.workers = int(env.get("CRASHGATE_WORKERS", multiprocessing.cpu_count() * 2))
         if threads:
             env["CRASHGATE_THREADS"] = str(threads)
         command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]
@@ -215,13 +218,16 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise SystemExit(f"gunicorn exited with {self.process.returncode}; see "
                                  f"{self.log.name}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/__lbheartbeat__")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
+            # Every worker must be up: keep-alive connections opened while only the first
+            # one runs all stay with it, and the run measures one process.
+            if len(_children(self.process.pid)) >= self.workers:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                    conn.request("GET", "/__lbheartbeat__")
+                    if conn.getresponse().status == 200:
+                        return
+                except OSError:
+                    pass
             time.sleep(0.2)
         raise SystemExit(f"gunicorn did not answer within {timeout} s; see {self.log.name}")
 
