@@ -13,10 +13,10 @@ import sys
 import threading
 import time
 
-import orjson
 import psycopg2
 import psycopg2.errors
 
+from crashgate import exactjson
 from crashgate.errors import CrashgateError
 from crashgate.external.postgresql.partitions import ensure_partitions
 from crashgate.ingest.crash_document import InvalidCrash, normalize_crash
@@ -142,8 +142,8 @@ def _read_crashes(path, progress):
                 if line.isspace():
                     continue
                 try:
-                    yield line_no, normalize_crash(orjson.loads(line)), None
-                except orjson.JSONDecodeError as exc:
+                    yield line_no, normalize_crash(exactjson.loads(line)), None
+                except exactjson.JSONDecodeError as exc:
                     yield line_no, None, f"invalid JSON: {exc}"
                 except (ValueError, RecursionError) as exc:  # bad UTF-8, nested too deep
                     yield line_no, None, f"invalid JSON: {exc}"

@@ -6,9 +6,9 @@ Elasticsearch, only services, contracts and the dispatcher.
 """
 import logging
 
-import orjson
 import web
 
+from crashgate import exactjson
 from crashgate.errors import (BadRequest, CrashgateError, MethodNotAllowed, NotFound,
                               PayloadTooLarge)
 from crashgate.middleware import health
@@ -208,8 +208,8 @@ def _json_body(body, content_type):
     if not body.strip():
         raise BadRequest("The request body is empty: expected JSON", parameter="body")
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
+        return exactjson.loads(body)
+    except exactjson.JSONDecodeError as error:
         raise BadRequest(f"The request body is not valid JSON: {error}",
                          parameter="body") from None
 

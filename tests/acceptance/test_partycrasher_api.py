@@ -402,3 +402,13 @@ def test_force_api_impl_chooses_the_engine(pc, engine):
     unknown = post(client, "/p/reports?_force_api_impl=nosql", {"database_id": "F2"})
     assert unknown.status == 400
     assert unknown.json["error"]["parameter"] == "force_api_impl"
+
+
+def test_integers_beyond_64_bits_are_stored_and_answered_exactly(pc):
+    client = pc()
+    numbers = {"counters": [123456789012345678901234567890, -98765432109876543210],
+               "nested": {"over_u64": 18446744073709551616, "u64": 18446744073709551615}}
+    body = json.dumps({"database_id": "BIG1", **numbers}).encode()
+    assert client.request("POST", "/ubuntu/reports", body, "application/json").status == 201
+    stored = json.loads(client.get("/ubuntu/reports/BIG1").body)  # json: exact integers
+    assert {key: stored[key] for key in numbers} == numbers
