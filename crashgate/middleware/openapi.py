@@ -48,7 +48,10 @@ def openapi_document(services):
             "info": {"title": "crashgate", "version": crashgate.__version__,
                      "description": "Crash-data gateway: Socorro middleware API and "
                                     "PartyCrasher bucketing API. Every parameter may also be "
-                                    "given as a path pair (/service/key/value/)."},
+                                    "given as a path pair (/service/key/value/). Every GET "
+                                    "route also answers HEAD: the same status and headers, "
+                                    "no body. The production app also serves GET /metrics "
+                                    "(Prometheus text format, docs/operations.md)."},
             "paths": dict(sorted(paths.items())),
             "components": {"schemas": {"Error": ERROR}}}
 
