@@ -81,6 +81,10 @@ def definitions():
                   doc="server-side statement timeout; a query running longer fails with 504")
     db.add_option("connect_timeout_seconds", default=3, from_string_converter=int,
                   doc="time allowed to open a connection before the request fails with 503")
+    db.add_option("deadline_margin_seconds", default=2.0, from_string_converter=float,
+                  doc="client-side deadline of a query = statement_timeout_ms + this: a "
+                      "server that stops answering (frozen) fails the request with 504 after "
+                      "it; 0 = no client-side deadline")
 
     es = root.namespace("elasticsearch")
     es.add_option("urls", default="http://127.0.0.1:9200", from_string_converter=url_list,

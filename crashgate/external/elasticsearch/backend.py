@@ -37,11 +37,7 @@ class ElasticsearchBackend:
         db = config.database
         # PostgreSQL (the source of truth) for what Elasticsearch does not hold: the products
         # catalogue of the crash searches and the PartyCrasher reports of the bucketing engine
-        self.pg_pool = ConnectionPool(
-            db.dsn, max_connections=db.max_connections, wait_seconds=db.pool_wait_seconds,
-            statement_timeout_ms=db.statement_timeout_ms,
-            connect_timeout_seconds=db.connect_timeout_seconds,
-            application_name="crashgate-es")
+        self.pg_pool = ConnectionPool.from_config(db, application_name="crashgate-es")
 
     def indices(self, start, end):
         """The search target for [start, end): the names of its crash indices, comma-separated,

@@ -13,13 +13,7 @@ class PostgreSQLBackend:
         if not db.dsn:
             raise ValueError("database.dsn is empty: start the embedded database first "
                              "(crashgate.runtime.resolve_database)")
-        self.pool = ConnectionPool(
-            db.dsn,
-            max_connections=db.max_connections,
-            wait_seconds=db.pool_wait_seconds,
-            statement_timeout_ms=db.statement_timeout_ms,
-            connect_timeout_seconds=db.connect_timeout_seconds,
-        )
+        self.pool = ConnectionPool.from_config(db)
 
     def health(self):
         rows = self.pool.fetch_all(

@@ -5,10 +5,13 @@ server restart by itself; this one queues callers first come, first served, for 
 ``wait_seconds`` (``threading.Semaphore`` lets newcomers overtake a waiter, which then got a
 503 under load while connections freed up every millisecond), connects lazily (so the gateway
 starts while PostgreSQL is down and recovers when it returns), and throws away connections
-that broke, or that the server closed while they were idle (a restart), before reuse.
+that broke, or that the server closed while they were idle (a restart), before reuse. A
+round trip the server leaves unanswered past its statement timeout plus
+``deadline_margin_seconds`` (a frozen server) is cut by the client (``deadline.py``).
 """
 import collections
 import contextlib
+import logging
 import select
 import threading
 
@@ -16,42 +19,70 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from crashgate.errors import BackendTimeout, BackendUnavailable
+from crashgate.errors import BackendTimeout, BackendUnavailable, BadRequest
+from crashgate.external.postgresql.deadline import DeadlineWatch, WatchedConnection, WatchedCursor
+
+log = logging.getLogger(__name__)
+# SQLSTATEs of class 54 (program limit exceeded) that only the data a request sends can
+# reach, our SQL being fixed: an index row or a row too big, a jsonb too big or nested too
+# deep. The other class-54 states (too many columns or arguments) are bugs: a logged 500.
+INPUT_LIMIT_STATES = {"54000", "54001"}
 
 
 class ConnectionPool:
     """Hands out one connection per ``with pool.connection() as conn`` block."""
 
     def __init__(self, dsn, max_connections=8, wait_seconds=2.0, statement_timeout_ms=10000,
-                 connect_timeout_seconds=3, application_name="crashgate"):
+                 connect_timeout_seconds=3, application_name="crashgate",
+                 deadline_margin_seconds=2.0):
         self.dsn = dsn
         self.max_connections = max_connections
         self.wait_seconds = wait_seconds
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout_seconds = connect_timeout_seconds
         self.application_name = application_name
+        # no deadline when the margin is 0 (or None): a frozen server then hangs the caller
+        self.deadline_seconds = (statement_timeout_ms / 1000 + deadline_margin_seconds
+                                 if deadline_margin_seconds else None)
+        self._watch = DeadlineWatch(self.deadline_seconds) if self.deadline_seconds else None
         self._slots = FairSlots(max_connections)
         self._idle = []
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_config(cls, database, **overrides):
+        """A pool with the options of the ``database`` configuration namespace."""
+        options = dict(max_connections=database.max_connections,
+                       wait_seconds=database.pool_wait_seconds,
+                       statement_timeout_ms=database.statement_timeout_ms,
+                       connect_timeout_seconds=database.connect_timeout_seconds,
+                       deadline_margin_seconds=database.deadline_margin_seconds)
+        return cls(database.dsn, **{**options, **overrides})
+
     def _connect(self):
         options = f"-c statement_timeout={int(self.statement_timeout_ms)} -c TimeZone=UTC"
         try:
-            return psycopg2.connect(
+            conn = psycopg2.connect(
                 self.dsn,
                 connect_timeout=self.connect_timeout_seconds,
                 application_name=self.application_name,
                 options=options,
+                connection_factory=WatchedConnection,
             )
         except psycopg2.OperationalError as exc:
             raise BackendUnavailable(f"PostgreSQL is unavailable: {first_line(exc)}") from exc
+        if self._watch:
+            self._watch.add(conn)
+        return conn
 
     @contextlib.contextmanager
     def connection(self):
         """Yield a connection inside a transaction: committed on success, rolled back on error.
 
-        psycopg2 errors are translated: query cancelled by the statement timeout ->
-        BackendTimeout (504); lost connection or server down -> BackendUnavailable (503).
+        psycopg2 errors are translated: query cancelled by the statement timeout, or no answer
+        within the client-side deadline -> BackendTimeout (504); lost connection or server
+        down -> BackendUnavailable (503); a program limit reached by the request's data
+        (class 54: index row too big, too deeply nested) -> BadRequest (400).
         """
         if not self._slots.acquire(self.wait_seconds):
             raise BackendUnavailable(
@@ -72,9 +103,23 @@ class ConnectionPool:
                 f"PostgreSQL query exceeded the statement timeout "
                 f"({self.statement_timeout_ms} ms)"
             ) from exc
+        except (psycopg2.errors.ProgramLimitExceeded, psycopg2.errors.StatementTooComplex,
+                psycopg2.errors.TooManyColumns, psycopg2.errors.TooManyArguments) as exc:
+            if exc.pgcode not in INPUT_LIMIT_STATES:
+                raise  # our SQL is at fault: the middleware logs it as a 500
+            log.warning("request data exceeds a PostgreSQL limit (SQLSTATE %s): %s",
+                        exc.pgcode, first_line(exc))
+            raise BadRequest(f"The data sent exceeds a database limit: {first_line(exc)}; "
+                             f"send shorter or less deeply nested values",
+                             sqlstate=exc.pgcode) from exc
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            expired = conn is not None and conn.deadline_expired
             self._discard(conn)
             conn = None
+            if expired:
+                raise BackendTimeout(
+                    f"PostgreSQL did not answer within {self.deadline_seconds:g} s (statement "
+                    f"timeout + deadline margin): the server is frozen or overloaded") from exc
             raise BackendUnavailable(f"PostgreSQL is unavailable: {first_line(exc)}") from exc
         finally:
             if conn is not None:
@@ -115,9 +160,10 @@ class ConnectionPool:
         except psycopg2.Error:
             pass
 
-    @staticmethod
-    def _discard(conn):
+    def _discard(self, conn):
         if conn is not None:
+            if self._watch:
+                self._watch.remove(conn)
             try:
                 conn.close()
             except psycopg2.Error:
@@ -128,6 +174,8 @@ class ConnectionPool:
             idle, self._idle = self._idle, []
         for conn in idle:
             self._discard(conn)
+        if self._watch:
+            self._watch.stop()
 
     # -- convenience helpers for implementations ---------------------------------------------
     @staticmethod
@@ -180,7 +228,7 @@ class FairSlots:
             return self._count - self._free, len(self._waiters)
 
 
-class DictRowCursor(psycopg2.extensions.cursor):
+class DictRowCursor(WatchedCursor):
     """Rows as plain dicts keyed by column name, built by ``dict(zip(...))`` in C.
 
     psycopg2's RealDictCursor sets each value through a Python ``__setitem__``: about 25x
@@ -194,13 +242,14 @@ class DictRowCursor(psycopg2.extensions.cursor):
         return None if row is None else dict(zip(self._names(), row))
 
     def fetchmany(self, size=None):
-        names = self._names()
         rows = super().fetchmany(self.arraysize if size is None else size)
+        names = self._names()  # after the fetch: a named cursor learns them from its FETCH
         return [dict(zip(names, row)) for row in rows]
 
     def fetchall(self):
+        rows = super().fetchall()
         names = self._names()
-        return [dict(zip(names, row)) for row in super().fetchall()]
+        return [dict(zip(names, row)) for row in rows]
 
     def __iter__(self):
         return iter(self.fetchall())
