@@ -43,6 +43,7 @@ TOP_FRAME_WEIGHTS = (16, 8, 4)
 LOCATION_KEYS = frozenset(("address", "offset", "line"))  # of a frame: differ between builds
 FRAME_WEIGHTS = (8, 6, 4, 3, 2)  # the tokens of frame i count FRAME_WEIGHTS[i] times, later ones once
 MAX_CYCLE = 3
+MAX_TERM_CHARS = 500  # at most 2,000 bytes of UTF-8, within a PostgreSQL index entry
 CACHE_SIZE = 100_000  # memoised (field, string) values per tokenizer; then the memo restarts
 CACHE_MAX_TEXT = 256  # longer strings (free text) are rarely repeated: not memoised
 
@@ -78,7 +79,19 @@ def report_terms(report, tokenize, *, top_frame_weights=TOP_FRAME_WEIGHTS, frame
                        frame_weights, whole_functions, drop_locations, frames)
         elif not stack_only:
             _add_value(terms, key, value, tokens)
+    if any(len(term) > MAX_TERM_CHARS for term in terms):
+        return _shortened(terms)
     return terms
+
+
+def _shortened(terms):
+    """``terms`` with every term cut to MAX_TERM_CHARS, counts of terms that became equal
+    summed: a term is a key of PostgreSQL's term dictionary (a b-tree entry holds about
+    2,700 bytes), and a token that long is noise, not a feature."""
+    short = Counter()
+    for term, count in terms.items():
+        short[term[:MAX_TERM_CHARS]] += count
+    return short
 
 
 def split_term(term):

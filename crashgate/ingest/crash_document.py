@@ -21,6 +21,11 @@ OPTIONAL_TEXT = (
     "processor_notes", "duplicate_of",
 )
 OPTIONAL_INT = ("uptime", "install_age", "last_crash")
+# Text PostgreSQL indexes, with its most UTF-8 bytes: a b-tree entry holds at most about
+# 2,700 bytes, and the daily aggregates' keys combine several of these fields.
+INDEXED_TEXT_BYTES = {"signature": 2000, "product": 100, "version": 100, "build": 100,
+                      "release_channel": 100, "os_name": 100, "process_type": 100,
+                      "hangid": 100}
 OPTIONAL_TIMESTAMP = ("client_crash_date", "started_datetime", "completed_datetime")
 KNOWN_FIELDS = frozenset(
     ("uuid", "date_processed", "success", "plugin", "extensions", "frames")
@@ -72,6 +77,10 @@ def normalize_crash(doc):
     if success is not None and type(success) is not bool:
         raise _invalid("success", "a boolean", success)
     crash["success"] = success
+    for name, limit in INDEXED_TEXT_BYTES.items():
+        value = crash[name]
+        if value is not None and len(value) * 4 > limit and len(value.encode()) > limit:
+            raise _invalid(name, f"at most {limit} bytes of UTF-8 text", value)
     crash["frames"] = _frames(get("frames"))
     crash["extensions"] = _extensions(get("extensions"))
     crash.update(_plugin(get("plugin")))

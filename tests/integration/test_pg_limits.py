@@ -20,17 +20,20 @@ def report(signature, database_id):
             "frames": [{"function": "f"}, {"function": "main"}]}
 
 
-def test_an_over_long_signature_is_a_400_not_an_outage(clean_db):
+@pytest.mark.parametrize("field, size", [("signature", 2001), ("product", 101),
+                                         ("version", 101)])
+def test_an_over_long_indexed_field_is_a_400_naming_it(clean_db, field, size):
     gateway = build_gateway(make_config(clean_db))
     client = WSGIClient(make_wsgi_app(gateway))
-    signature = scalar(clean_db, RANDOM_TEXT, (400,))  # 12,800 incompressible characters
-    answer = client.post_json("/firefox/reports", report(signature, "too-long-1"))
+    assert client.post_json("/firefox/reports", {**report("short", "at-limit"),
+                                                 field: "é" * ((size - 1) // 2)}).status == 201
+    too_long = {**report("short", "too-long-1"), field: "x" * size}
+    answer = client.post_json("/firefox/reports", too_long)
     assert answer.status == 400 and answer.headers["Content-Type"].startswith(
         "application/json")
     error = answer.json["error"]
-    assert error["type"] == "bad_request" and error["sqlstate"] == "54000"
-    assert "exceeds a database limit" in error["message"] and "index row" in error["message"]
-    assert scalar(clean_db, "SELECT count(*) FROM pc_reports") == 0  # rolled back
+    assert error["parameter"] == field and f"at most {size - 1} bytes" in error["message"]
+    assert scalar(clean_db, "SELECT count(*) FROM pc_reports") == 1  # the first one only
     assert client.post_json("/firefox/reports", report("short", "fine-1")).status == 201
     pool = gateway.backends["postgresql"].pool
     assert pool.state()["in_use"] == 0 and pool.state()["idle"] >= 1
@@ -67,3 +70,17 @@ def test_a_limit_our_sql_reaches_stays_an_error_for_the_log(pool):
     with pytest.raises(psycopg2.errors.TooManyArguments):  # the middleware logs it: 500
         pool.fetch_all("SELECT concat(" + ", ".join(["1"] * 101) + ")")
     assert pool.state() == {"max": 8, "in_use": 0, "idle": 1, "waiting": 0}
+
+
+@pytest.mark.parametrize("frames_key", ["frames", "stacktrace"])
+def test_an_over_long_function_name_is_stored_with_its_terms_cut(clean_db, frames_key):
+    client = WSGIClient(make_wsgi_app(build_gateway(make_config(clean_db))))
+    name = scalar(clean_db, RANDOM_TEXT, (400,))  # 12,800 incompressible characters
+    first = {"database_id": "long-fn-1", frames_key: [{"function": name}, {"function": "main"}]}
+    second = dict(first, database_id="long-fn-2")
+    assert client.post_json("/firefox/reports", first).status == 201
+    answer = client.post_json("/firefox/reports", second)
+    assert answer.status == 201
+    assert answer.json["top_match"]["report_id"] == "long-fn-1"  # still the best match
+    stored = client.get("/firefox/reports/long-fn-1").json
+    assert stored[frames_key][0]["function"] == name  # the report itself is kept whole
