@@ -234,25 +234,25 @@ class DictRowCursor(WatchedCursor):
     psycopg2's RealDictCursor sets each value through a Python ``__setitem__``: about 25x
     slower per row (a 100-row report page: ~2,400 calls)."""
 
-    def _names(self):
-        return [column.name for column in self.description]
-
     def fetchone(self):
         row = super().fetchone()
-        return None if row is None else dict(zip(self._names(), row))
+        return None if row is None else dict_rows(self, (row,))[0]
 
     def fetchmany(self, size=None):
-        rows = super().fetchmany(self.arraysize if size is None else size)
-        names = self._names()  # after the fetch: a named cursor learns them from its FETCH
-        return [dict(zip(names, row)) for row in rows]
+        # the names after the fetch: a named cursor learns them from its FETCH
+        return dict_rows(self, super().fetchmany(self.arraysize if size is None else size))
 
     def fetchall(self):
-        rows = super().fetchall()
-        names = self._names()
-        return [dict(zip(names, row)) for row in rows]
+        return dict_rows(self, super().fetchall())
 
     def __iter__(self):
         return iter(self.fetchall())
+
+
+def dict_rows(cursor, rows):
+    """``rows`` fetched by ``cursor`` as dicts keyed by column name."""
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row)) for row in rows]
 
 
 def _still_open(conn):

@@ -18,6 +18,7 @@ from crashgate.bucketing import scoring
 from crashgate.bucketing.features import report_terms
 from crashgate.external.postgresql.partycrasher import terms as dictionary
 from crashgate.external.postgresql.partycrasher.pipeline import TopMatch, parse_buckets
+from crashgate.external.postgresql.pool import dict_rows
 
 _FIELD_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*):(?!:)(.+)", re.S)
 
@@ -193,8 +194,7 @@ def _q_filter(cursor, tokenize, q, project):
 
 def _all(cursor):
     """The fetched rows as dicts keyed by column name."""
-    names = [column.name for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return dict_rows(cursor, cursor.fetchall())
 
 
 def _one(cursor):
