@@ -9,22 +9,29 @@
    sent through the real WSGI application with ``force_api_impl=elasticsearch``; the
    Elasticsearch requests one gateway request makes (method, path, parameters, body) are
    recorded at the client's transport and written to ``--bodies``;
-4. timed, interleaved: N gateway requests, N replays of exactly the recorded Elasticsearch
-   requests with a plain client (same serializer, responses parsed), and N gateway requests
-   forced to PostgreSQL for comparison; p50/p99, ratio gateway/direct.
+4. timed, interleaved (gateway and direct take turns going first): N gateway requests, N
+   replays of exactly the recorded Elasticsearch requests with a plain client (same
+   serializer, responses parsed), and N gateway requests forced to PostgreSQL for comparison;
+   p50/p99, ratio gateway/direct.
 
 The gateway side also includes its PostgreSQL catalogue look-ups (release channels) and the
 shaping of the answer; the direct side is Elasticsearch's work plus the client's.
 
     python benchmarks/bench_es.py [--crashes 1000000] [--iterations 30] [--services ...]
+
+``--keep DIR`` builds the loaded PostgreSQL and Elasticsearch data in DIR and leaves it there;
+a later run with the same DIR reuses it (no loading, no indexing). ``--profile N`` prints the
+top N functions of a cProfile of one gateway request per row.
 """
 import argparse
+import cProfile
 import copy
 import gc
 import json
 import os
 import pathlib
 import platform
+import pstats
 import shutil
 import statistics
 import sys
@@ -37,6 +44,7 @@ from elasticsearch import Elasticsearch  # noqa: E402
 
 from bench_services import (DATA_ROOT, build_requests, ensure_dataset, fmt_ms,  # noqa: E402
                             load_database, log, percentile, pick_values, start_database)
+from crashgate.embedded import start_embedded_postgres  # noqa: E402
 from crashgate.external.elasticsearch.backend import FastSerializer  # noqa: E402
 from crashgate.external.elasticsearch.indexer import Indexer, run_in_thread  # noqa: E402
 from crashgate.external.elasticsearch.node import ES_VERSION, start_node  # noqa: E402
@@ -114,6 +122,8 @@ def bench_request(gw, recorder, direct, service, case, request_uri, args):
         result["error"] = response.body[:300].decode("utf-8", "replace")
         log(f"    {service} [{case}]: HTTP {response.status} {result['error']}")
         return result
+    if args.profile:
+        profile_request(gw, es_uri, args.profile)
     started = time.perf_counter()
     gw.get(es_uri)
     replay(direct, requests)
@@ -123,10 +133,12 @@ def bench_request(gw, recorder, direct, service, case, request_uri, args):
                                                                             1e-6))))
     times = {"gw": [], "direct": [], "pg": []}
     gc.collect()
-    for _ in range(n):  # interleaved: all three meet the same machine noise
-        for key, run in (("gw", lambda: gw.get(es_uri)), ("direct", lambda: replay(direct,
-                                                                                   requests)),
-                         ("pg", lambda: gw.get(pg_uri))):
+    runs = [("gw", lambda: gw.get(es_uri)), ("direct", lambda: replay(direct, requests)),
+            ("pg", lambda: gw.get(pg_uri))]
+    for iteration in range(n):  # interleaved: all three meet the same machine noise
+        # gateway and direct take turns going first: neither always finds Elasticsearch warm
+        order = runs if iteration % 2 == 0 else [runs[1], runs[0], runs[2]]
+        for key, run in order:
             started = time.perf_counter()
             run()
             times[key].append((time.perf_counter() - started) * 1000)
@@ -137,6 +149,18 @@ def bench_request(gw, recorder, direct, service, case, request_uri, args):
                   ratio_p50=result["gw_p50"] / result["direct_p50"],
                   ratio_p99=result["gw_p99"] / result["direct_p99"])
     return result
+
+
+def profile_request(gw, uri, top):
+    """Print the ``top`` functions (own time) of a cProfile of one gateway request."""
+    gw.get(uri)  # warm
+    profile = cProfile.Profile()
+    profile.enable()
+    gw.get(uri)
+    profile.disable()
+    stats = pstats.Stats(profile, stream=sys.stderr)
+    log(f"  profile of {uri}: {stats.total_tt * 1000:.1f} ms")
+    stats.sort_stats("tottime").print_stats(top)
 
 
 def report(args, load, indexing, results):
@@ -180,16 +204,31 @@ def main(argv=None):
     parser.add_argument("--bodies", type=pathlib.Path,
                         help="where to write the recorded Elasticsearch requests (default "
                              "benchmarks/data/es_requests_<crashes>.json)")
+    parser.add_argument("--keep", type=pathlib.Path,
+                        help="build the loaded databases in this directory and keep them; "
+                             "reuse them when it already holds them")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the top N functions of a cProfile of one gateway request "
+                             "per row")
     args = parser.parse_args(argv)
     paths = ensure_dataset(args.crashes)
-    server, dsn, scratch = start_database(args.crashes)
+    server, dsn, scratch = start_kept_database(args.keep) if args.keep else \
+        start_database(args.crashes)
     node = gateway = None
     try:
-        load = load_database(dsn, paths)
-        log(f"loaded {load['loaded']} crashes at {load['rate']:.0f}/s")
-        node = start_node(scratch / "es")
-        indexing = index_everything(dsn, node.url, load["loaded"])
-        log(f"indexed: {indexing}")
+        state = scratch / "loaded.json"
+        if args.keep and state.exists():
+            load, indexing = json.loads(state.read_text())
+            log(f"reusing the databases in {scratch}")
+            node = start_node(scratch / "es")
+        else:
+            load = load_database(dsn, paths)
+            log(f"loaded {load['loaded']} crashes at {load['rate']:.0f}/s")
+            node = start_node(scratch / "es")
+            indexing = index_everything(dsn, node.url, load["loaded"])
+            log(f"indexed: {indexing}")
+            if args.keep:
+                state.write_text(json.dumps([load, indexing]))
         config = load_config([], environ={})
         config.database.dsn = dsn
         config.elasticsearch.urls = [node.url]
@@ -222,8 +261,17 @@ def main(argv=None):
                 backend.close()
         if node:
             node.stop()
-        server.cleanup()
-        shutil.rmtree(scratch, ignore_errors=True)
+        server.cleanup()  # with --keep: stopped, its data kept
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def start_kept_database(directory):
+    """The PostgreSQL server of ``--keep``: its cluster in ``directory``/data, kept on stop."""
+    directory = directory.resolve()
+    server, dsn = start_embedded_postgres(directory / "data", database="crashgate_bench",
+                                          cleanup_mode="stop")
+    return server, dsn, directory
 
 
 if __name__ == "__main__":

@@ -6,13 +6,17 @@
    inserted into the emptied ``es_outbox`` by the statement shape ``store_crashes`` uses;
 2. a fresh local Elasticsearch node (``crashgate.external.elasticsearch.node``) in /tmp;
 3. a warm-up: the first run of step 4, once, unmeasured (a fresh JVM indexes far slower);
-4. for each run ``WORKERSxBATCH[@REFRESH|@nobulk]``: delete the crash indices, refill the
+4. for each run ``WORKERSxBATCH[@TAG+TAG...]``: delete the crash indices, refill the
    outbox with every crash (same order each time), run the indexer as ``crashgate serve`` does
    (``run_in_thread``, default ``bulk_mode_backlog``: the backlog is over it, so bulk mode
    turns refresh off and replicas to 0) and time it until the outbox is empty and bulk mode is
    undone; check the index holds every crash; report the node's own indexing thread time per
    crash (``index_time_in_millis``). ``@nobulk`` disables bulk mode; ``@REFRESH`` (e.g. 30s)
-   also disables it and overrides the template's refresh_interval (1 s);
+   also disables it and overrides the template's refresh_interval (1 s); a tag naming one of
+   ``VARIANTS`` (e.g. ``regex``: the CamelCase tokenizer before 2026-11-23) installs its
+   settings or mapping over the crash template for that run, and ``pydoc`` runs the indexer's
+   Python side as it was before 2026-11-23 (documents built and serialised in Python), so
+   old and new configurations alternate within one benchmark run;
 5. with ``--reindex``: ``Indexer.reindex`` of the whole range into new indices, with and
    without ``pause_refresh``, with the first run's workers and batch size.
 
@@ -24,7 +28,7 @@ stays comparable when other work shares the machine, while wall time does not.
 The machine's load average is printed with the figures: Python, PostgreSQL and the JVM share
 its cores, and anything else running skews the result.
 
-    python benchmarks/bench_indexing.py [--crashes 100000] [--runs 3x500,3x500@nobulk,...]
+    python benchmarks/bench_indexing.py [--crashes 100000] [--runs 3x500,3x500@pydoc+regex,...]
                                         [--reindex]
 """
 import argparse
@@ -37,16 +41,22 @@ import resource
 import shutil
 import sys
 import time
+from unittest import mock
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+import orjson  # noqa: E402
 import psycopg2  # noqa: E402
-from elasticsearch import Elasticsearch  # noqa: E402
+import psycopg2.extras  # noqa: E402
+from elasticsearch import Elasticsearch, helpers  # noqa: E402
 
 from bench_services import DAYS, END_DATE, ensure_dataset, load_database, log  # noqa: E402
 from bench_services import start_database  # noqa: E402
+from crashgate.external.elasticsearch import indexer as indexer_module  # noqa: E402
 from crashgate.external.elasticsearch.indexer import Indexer, run_in_thread  # noqa: E402
+from crashgate.external.elasticsearch.indices import (MAPPINGS, SETTINGS, index_for,  # noqa: E402
+                                                      keyword_with)
 from crashgate.external.elasticsearch.node import ES_VERSION, start_node  # noqa: E402
 
 TARGET = 5000  # crashes/s (issue 4)
@@ -84,6 +94,13 @@ def refill_outbox(dsn):
         "VACUUM ANALYZE es_outbox")
 
 
+def pending(cur):
+    """Whether the outbox still has a row to send."""
+    cur.execute("SELECT EXISTS (SELECT 1 FROM es_outbox WHERE failed_at IS NULL ORDER BY id "
+                "LIMIT 1)")
+    return cur.fetchone()[0]
+
+
 def es_index_ms(client):
     """Milliseconds the node spent indexing since it started (all threads)."""
     nodes = client.nodes.stats(metric="indices", index_metric="indexing")["nodes"]
@@ -97,6 +114,7 @@ def count_docs(es, pattern):
 
 PIDS = {}  # "es": the node's JVM, "pg": the postmaster (set by main)
 TICK = os.sysconf("SC_CLK_TCK")
+REAP_SECONDS = 1.0
 
 
 def _stat(pid):
@@ -124,19 +142,130 @@ def cpu_seconds():
 
 def measured(es, run):
     """Time ``run()``; with the node's indexing time, the CPU time of each party and the load
-    average around it."""
+    average around it. PostgreSQL's closed sessions count once the postmaster has reaped
+    them: each snapshot waits REAP_SECONDS first, so a run is charged its own sessions and not
+    the refill before it."""
+    time.sleep(REAP_SECONDS)
     es_before, cpu_before, started = es_index_ms(es), cpu_seconds(), time.perf_counter()
     run()
     seconds = time.perf_counter() - started
+    time.sleep(REAP_SECONDS)
     cpu = {name: used - cpu_before[name] for name, used in cpu_seconds().items()}
     return {"seconds": seconds, "es_ms": es_index_ms(es) - es_before, "cpu": cpu,
             "load": os.getloadavg()[0]}
 
 
+_LOWER = keyword_with()["fields"]["lower"]
+_DOCS_ONLY = {"type": "text", "analyzer": "camel", "index_options": "docs", "norms": False}
+# Alternative index settings a run can name (``3x500@regex+async``), installed as a template
+# of higher order than the crash template for that run only, so old and new configurations
+# alternate within one benchmark run.
+VARIANTS = {
+    # the translog synced in the background instead of on every bulk request
+    "async": {"settings": {"index.translog.durability": "async"}},
+    # the CamelCase tokenizer before 2026-11-23: splitting at look-behind/look-ahead matches
+    "regex": {"settings": {"analysis.tokenizer.camel": {
+        "type": "pattern", "group": -1, "pattern":
+        "([^\\p{L}\\d]+)|(?<=\\D)(?=\\d)|(?<=\\d)(?=\\D)"
+        "|(?<=[\\p{L}&&[^\\p{Lu}]])(?=\\p{Lu})|(?<=\\p{Lu})(?=\\p{Lu}[\\p{L}&&[^\\p{Lu}]])"}}},
+    # an upper bound for any analyser: the whole value as one lower-cased token
+    "keywordtext": {"settings": {"analysis.analyzer.camel": {
+        "type": "custom", "tokenizer": "keyword", "filter": ["lowercase"]}}},
+    # extensions as plain objects instead of nested documents
+    "objext": {"mappings": {"properties": {"extensions": {"type": "object"}}}},
+    # no doc values for the frame functions (16 per crash; only .lower is read by scripts)
+    "nodv": {"settings": SETTINGS, "mappings": {"properties": {
+        "frame_functions": {**keyword_with("text"), "doc_values": False}}}},
+    # CamelCase text without positions, frequencies or norms
+    "docsonly": {"settings": SETTINGS, "mappings": {"properties": {
+        **{name: keyword_with("text") | {"fields": {"lower": _LOWER, "text": _DOCS_ONLY}}
+           for name in ("signature", "reason", "user_comments", "frame_functions")},
+        "app_notes": _DOCS_ONLY}}},
+}
+
+
+# The indexer's Python side before 2026-11-23 (``@pydoc``): typed rows, documents built in
+# Python and serialised by the client's bulk helper.
+PYDOC_SQL = """
+    SELECT r.id AS report_id, r.uuid, r.date_processed, r.client_crash_date, r.product, r.version,
+           r.build, r.release_channel, r.signature, r.reason, r.address, r.os_name, r.os_version,
+           r.cpu_name, r.cpu_info, r.url, r.email, r.user_comments, r.app_notes, r.uptime,
+           r.install_age, r.last_crash, r.hangid, r.process_type, r.frames, r.started_datetime,
+           r.completed_datetime, r.success, r.processor_notes, r.duplicate_of, r.extra,
+           p.name AS plugin_name, p.filename AS plugin_filename, pr.version AS plugin_version,
+           (SELECT json_agg(json_build_object('extension_key', e.extension_key,
+                                              'extension_id', e.extension_id,
+                                              'extension_version', e.extension_version)
+                            ORDER BY e.extension_key)
+              FROM extensions e
+             WHERE e.uuid = r.uuid AND e.date_processed = r.date_processed) AS extensions
+      FROM reports r
+      LEFT JOIN plugins_reports pr ON pr.uuid = r.uuid AND pr.date_processed = r.date_processed
+      LEFT JOIN plugins p ON p.id = pr.plugin_id
+     WHERE (r.uuid, r.date_processed) IN (SELECT * FROM unnest(%(uuids)s::text[],
+                                                               %(dates)s::timestamptz[]))
+"""
+_DATES = tuple(n for n, spec in MAPPINGS["properties"].items() if spec.get("type") == "date")
+_COPIED = tuple(n for n in MAPPINGS["properties"]
+                if n not in _DATES + ("frame_functions", "build_numeric"))
+
+
+def _pydoc_document(row):
+    get = row.get
+    doc = {name: get(name) for name in _COPIED}
+    for name in _DATES:
+        value = get(name)
+        doc[name] = value if value is None else value.astimezone(UTC).isoformat()
+    doc["frame_functions"] = [f["function"] for f in get("frames") or () if f.get("function")]
+    build = get("build") or ""
+    doc["build_numeric"] = int(build) if build.isascii() and build.isdigit() \
+        and len(build) <= 18 else None
+    doc["extensions"] = get("extensions") or []
+    return doc
+
+
+def _pydoc_fetch(cur, query, **params):
+    psycopg2.extras.register_default_json(cur, loads=orjson.loads)
+    psycopg2.extras.register_default_jsonb(cur, loads=orjson.loads)
+    cur.execute(query, params)
+    names = [column.name for column in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _pydoc_send(self, rows):
+    actions = [{"_op_type": "index", "_index": index_for(self.prefix, self.period,
+                                                         row["date_processed"]),
+                "_id": row["uuid"], "_source": _pydoc_document(row)} for row in rows]
+    outcome = {}
+    for ok, item in helpers.streaming_bulk(self.client, actions, chunk_size=max(len(actions), 1),
+                                           raise_on_error=False, raise_on_exception=True):
+        outcome[item["index"]["_id"]] = indexer_module._OK if ok else \
+            indexer_module._Rejected.of(item["index"])
+    return outcome
+
+
+def pydoc_patches():
+    return [mock.patch.object(indexer_module, "BY_KEYS_SQL", PYDOC_SQL),
+            mock.patch.object(indexer_module, "_fetch", _pydoc_fetch),
+            mock.patch.object(Indexer, "_send", _pydoc_send)]
+
+
+def install_variants(es, names):
+    for name in VARIANTS:
+        es.indices.delete_template(name=f"{PREFIX}v-{name}", ignore=404)
+    for order, name in enumerate(names, start=3):
+        es.indices.put_template(name=f"{PREFIX}v-{name}", body={
+            "index_patterns": [f"{PREFIX}2*"], "order": order, **VARIANTS[name]})
+
+
 def drain_run(dsn, es, url, workers, batch_size, refresh, crashes):
+    tags = refresh.split("+") if refresh else []
+    variants = [tag for tag in tags if tag in VARIANTS or tag == "pydoc"]
+    refresh = next((tag for tag in tags if tag not in variants), None)
     bulk = refresh is None
     refresh = None if refresh == "nobulk" else refresh
     es.indices.delete(index=PREFIX + "*", ignore_unavailable=True)
+    install_variants(es, [variant for variant in variants if variant in VARIANTS])
     if refresh:
         es.indices.put_template(name=f"{PREFIX}refresh", body={
             "index_patterns": [f"{PREFIX}2*"], "order": 2,
@@ -150,15 +279,22 @@ def drain_run(dsn, es, url, workers, batch_size, refresh, crashes):
 
     def run():
         stop = run_in_thread(indexer)  # stopping closes the indexer
-        while indexer.backlog():
-            time.sleep(0.05)
+        with contextlib.closing(psycopg2.connect(dsn)) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                while pending(cur):  # cheap: counting the queue would cost PostgreSQL
+                    time.sleep(0.1)  # about as much CPU as the indexer's own queries
         stop()
 
-    result = measured(es, run)
+    with contextlib.ExitStack() as patches:
+        for patch in pydoc_patches() if "pydoc" in variants else ():
+            patches.enter_context(patch)
+        result = measured(es, run)
     docs = count_docs(es, PREFIX + "*")
     assert docs == crashes, (docs, crashes)
     what = f"outbox drain, {workers} workers, batch {batch_size}"
     what += f", refresh {refresh}" if refresh else ", bulk mode" if bulk else ", no bulk mode"
+    what += "".join(f", {variant}" for variant in variants)
     return dict(result, what=what, docs=docs)
 
 
@@ -188,8 +324,9 @@ def main(argv=None):
     parser.add_argument("--crashes", type=int, default=100_000)
     parser.add_argument("--reindex", action="store_true",
                         help="also time Indexer.reindex, with and without pause_refresh")
-    parser.add_argument("--runs", default="3x500,3x500@nobulk,2x500,3x1000",
-                        help="WORKERSxBATCH[@REFRESH|@nobulk] drains; the first is the default "
+    parser.add_argument("--runs", default="3x500,3x500@pydoc+regex,3x500@pydoc+regex,3x500",
+                        help="WORKERSxBATCH[@TAG+...] drains (tags: nobulk, a refresh interval, "
+                             "pydoc, or a VARIANTS name); the first is the default "
                              "configuration and is also used for reindex")
     args = parser.parse_args(argv)
     runs = [parse_run(run) for run in args.runs.split(",")]

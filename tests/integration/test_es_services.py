@@ -285,15 +285,17 @@ def test_top_crashers_ranks_against_previous_period(client, load):
 def test_values_longer_than_keywords_keep_are_a_documented_difference(client, load):
     """docs/api.md: values over 8191 (and up to 10,922) characters are found by
     contains/starts_with only."""
-    long_signature, long_comment = "S" * 9000, "C" * 9000
-    load([crash_doc(DAY, long_signature), crash_doc(DAY, "short", user_comments=long_comment)])
+    long_comment, long_url = "C" * 9000, "http://x/" + "U" * 9000
+    load([crash_doc(DAY, "short", user_comments=long_comment),
+          crash_doc(DAY, "short", url=long_url)])
 
     def totals(path):
         return tuple(client.get(f"{path}force_api_impl/{backend}/").json["total"]
                      for backend in ("postgresql", "elasticsearch"))
 
-    assert totals(f"/report/list/signature/{long_signature}/{WINDOW}") == (1, 0)
-    assert totals(f"/search/signatures/{WINDOW}") == (2, 1)
+    urls = (f"/signatureurls/signature/short/start_date/{DAY - 2 * HOUR * 24:%Y-%m-%d}/"
+            f"end_date/{DAY + 2 * HOUR * 24:%Y-%m-%d}/products/ALL/versions/ALL/")
+    assert totals(urls) == (1, 0)
     assert totals(f"/search/crashes/{WINDOW}for/{long_comment}/in/user_comments/"
                   "search_mode/is_exactly/") == (1, 0)
     contains = f"/search/crashes/{WINDOW}for/{long_comment[1:8500].lower()}/in/user_comments/"

@@ -21,13 +21,11 @@ import random
 import threading
 import time
 
-import orjson
-import psycopg2.extras
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 
 from crashgate.errors import BackendTimeout, BackendUnavailable
 from crashgate.external.elasticsearch.backend import FastSerializer, translated_errors
-from crashgate.external.elasticsearch.document import BY_KEYS_SQL, BY_RANGE_SQL, bulk_action
+from crashgate.external.elasticsearch.document import BY_KEYS_SQL, BY_RANGE_SQL, bulk_lines
 from crashgate.external.elasticsearch.indices import (crash_index_patterns, indices_between,
                                                       install_template)
 from crashgate.external.postgresql.pool import ConnectionPool
@@ -72,7 +70,7 @@ class Indexer:
         self.client = Elasticsearch(list(urls), timeout=max(timeout_seconds,
                                                             BULK_TIMEOUT_SECONDS),
                                     max_retries=0, retry_on_timeout=False,
-                                    serializer=FastSerializer())
+                                    serializer=_BulkSerializer())
         self.pool = ConnectionPool(dsn, max_connections=workers + 1, wait_seconds=60,
                                    statement_timeout_ms=statement_timeout_ms,
                                    connect_timeout_seconds=connect_timeout_seconds,
@@ -327,15 +325,19 @@ class Indexer:
 
     # -- Elasticsearch ------------------------------------------------------------------------
     def _send(self, rows):
-        """Bulk-index ``rows``; return {uuid: _OK or _Rejected}."""
-        actions = [bulk_action(row, self.prefix, self.period) for row in rows]
-        outcome = {}
+        """Bulk-index ``rows`` in one request (the documents' JSON as PostgreSQL wrote it);
+        return {uuid: _OK or _Rejected}."""
+        if not rows:
+            return {}
+        body = b"".join([bulk_lines(row, self.prefix, self.period) for row in rows])
         with _quiet_client_logs(), translated_errors():
-            for ok, item in helpers.streaming_bulk(
-                    self.client, actions, chunk_size=max(len(actions), 1),
-                    raise_on_error=False, raise_on_exception=True):
-                result = item["index"]
-                outcome[result["_id"]] = _OK if ok else _Rejected.of(result)
+            items = self.client.bulk(body=body, filter_path="items.*._id,items.*.status,"
+                                                            "items.*.error")["items"]
+        outcome = {}
+        for item in items:
+            result = item["index"]
+            outcome[result["_id"]] = _OK if 200 <= result["status"] < 300 else \
+                _Rejected.of(result)
         return outcome
 
     def _install_template(self):
@@ -396,10 +398,15 @@ def run_in_thread(indexer):
     return stopper
 
 
+class _BulkSerializer(FastSerializer):
+    """Passes a ready bulk body (bytes) through as it is."""
+
+    def dumps(self, data):
+        return data if isinstance(data, bytes) else super().dumps(data)
+
+
 def _fetch(cur, query, **params):
-    """Rows of ``query`` as dicts; JSON columns parsed with orjson."""
-    psycopg2.extras.register_default_json(cur, loads=orjson.loads)
-    psycopg2.extras.register_default_jsonb(cur, loads=orjson.loads)
+    """Rows of ``query`` as dicts."""
     cur.execute(query, params)
     names = [column.name for column in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]

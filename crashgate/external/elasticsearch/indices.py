@@ -101,11 +101,14 @@ SETTINGS = {
     "analysis": {
         "normalizer": {"lowercase": {"type": "custom", "filter": ["lowercase"]}},
         "tokenizer": {
-            # CamelCase identifiers: split at case changes, digits and punctuation.
-            "camel": {"type": "pattern", "pattern":
-                      "([^\\p{L}\\d]+)|(?<=\\D)(?=\\d)|(?<=\\d)(?=\\D)"
-                      "|(?<=[\\p{L}&&[^\\p{Lu}]])(?=\\p{Lu})"
-                      "|(?<=\\p{Lu})(?=\\p{Lu}[\\p{L}&&[^\\p{Lu}]])"},
+            # CamelCase identifiers, as bucketing.tokenizers.camel cuts them: runs of digits
+            # 0-9 and of letters, split where lower case turns upper ("markChildren") and
+            # before the last capital of an upper-case run followed by lower case
+            # ("FTPClass"); anything else separates. Matching the tokens (group 0) costs less
+            # than splitting at look-behind matches, and keeps supplementary letters whole.
+            "camel": {"type": "pattern", "group": 0, "pattern":
+                      "\\d+|\\p{Lu}+(?=\\p{Lu}[\\p{L}&&[^\\p{Lu}]])"
+                      "|\\p{Lu}?[\\p{L}&&[^\\p{Lu}]]+|\\p{Lu}+"},
         },
         "filter": {"term_limit": {"type": "truncate", "length": LOWER_CHARS}},
         "analyzer": {"camel": {"type": "custom", "tokenizer": "camel",

@@ -5,8 +5,8 @@ import datetime
 from crashgate.external.elasticsearch.backend import ElasticsearchImplementation
 from crashgate.external.elasticsearch.search import (NEWEST_FIRST, all_of,
                                                      build_query, count_and_hits, counts,
-                                                     date_range, exists, groups, parse_date,
-                                                     product_versions, term, terms)
+                                                     date_range, exists, groups, most_frequent,
+                                                     parse_date, product_versions, term, terms)
 from crashgate.services.search_filters import PLATFORMS
 
 # The row of a crash, in the order of postgresql.reports.REPORT_COLUMNS.
@@ -15,6 +15,7 @@ REPORT_FIELDS = ("uuid", "date_processed", "client_crash_date", "product", "vers
                  "cpu_name", "cpu_info", "url", "user_comments", "uptime", "install_age",
                  "last_crash", "hangid", "process_type", "duplicate_of")
 DATE_FIELDS = ("date_processed", "client_crash_date")
+MAX_URLS = 100  # /signatureurls answers the most frequent URLs only
 SIGNATURE_COUNTS = counts(
     **{f"is_{platform}": term("os_name", name) for platform, name, _ in PLATFORMS},
     numhang=exists("hangid"), numplugin=term("process_type", "plugin"),
@@ -47,13 +48,13 @@ class ReportList(SearchCrashes):
 
 class SearchSignatures(ElasticsearchImplementation):
     def get(self, result_number, result_offset, **filters):
-        buckets = groups(self.searcher(filters["from_date"], filters["to_date"]),
-                         build_query(self.backend, filters), ["signature"],
-                         aggs=SIGNATURE_COUNTS)
-        rows = sorted(({"signature": b["key"]["signature"], "count": b["doc_count"],
-                        **{name: b[name]["doc_count"] for name in SIGNATURE_COUNTS}}
-                       for b in buckets), key=lambda row: (-row["count"], row["signature"]))
-        return {"hits": rows[result_offset:result_offset + result_number], "total": len(rows)}
+        total, page = most_frequent(
+            groups(self.searcher(filters["from_date"], filters["to_date"]),
+                   build_query(self.backend, filters), ["signature"], aggs=SIGNATURE_COUNTS),
+            "signature", result_number, result_offset)
+        return {"hits": [{"signature": b["key"]["signature"], "count": b["doc_count"],
+                          **{name: b[name]["doc_count"] for name in SIGNATURE_COUNTS}}
+                         for b in page], "total": total}
 
 
 class SignatureURLs(ElasticsearchImplementation):
@@ -64,9 +65,9 @@ class SignatureURLs(ElasticsearchImplementation):
         if versions is not None:
             clauses.append(product_versions(versions))
         query = all_of(*clauses, none_of=[term("url", "")])
-        urls = sorted((-b["doc_count"], b["key"]["url"])
-                      for b in groups(self.searcher(start_date, end_date), query, ["url"]))
-        hits = [{"url": url, "crash_count": -count} for count, url in urls[:100]]
+        _, top = most_frequent(groups(self.searcher(start_date, end_date), query, ["url"]), "url",
+                               MAX_URLS)
+        hits = [{"url": b["key"]["url"], "crash_count": b["doc_count"]} for b in top]
         return {"hits": hits, "total": len(hits)}
 
 

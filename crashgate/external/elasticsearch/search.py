@@ -7,9 +7,11 @@ from the products catalogue in PostgreSQL (``backend.pg_pool``), as on PostgreSQ
 
 Results are read exactly, never approximately: hits past the result window are paged with
 ``search_after``, and groups (signatures, builds, URLs) are read completely with composite
-aggregations; ordering and paging of groups happen in Python.
+aggregations; ordering and paging of groups happen in Python (``most_frequent`` sorts only the
+page asked for).
 """
 import datetime
+import heapq
 
 from crashgate.external.elasticsearch.backend import translated_errors
 from crashgate.external.postgresql.report_filter import NON_RELEASE_CHANNELS
@@ -260,6 +262,15 @@ def groups(search, query, fields, aggs=None):
         if len(result["groups"]["buckets"]) < GROUP_PAGE or "after_key" not in result["groups"]:
             return
         composite = dict(composite, after=result["groups"]["after_key"])
+
+
+def most_frequent(buckets, field, number, offset=0):
+    """(how many ``buckets``, those [offset, offset + number) by ``doc_count`` descending, ties
+    by their key ``field``): only the leading offset + number are sorted."""
+    keyed = [(-bucket["doc_count"], bucket["key"][field], bucket) for bucket in buckets]
+    # keys are unique within a composite aggregation: the buckets themselves never compare
+    page = heapq.nsmallest(offset + number, keyed)[offset:]
+    return len(keyed), [bucket for _, _, bucket in page]
 
 
 def counts(**clauses):

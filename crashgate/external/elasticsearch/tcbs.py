@@ -5,6 +5,9 @@ the PostgreSQL aggregate holds, with the same whole-day periods, ranks, ties and
 signatures' first crash and versions come from every crash index, as ``signatures`` and
 ``signature_products`` hold them on PostgreSQL.
 """
+import bisect
+import heapq
+
 from crashgate.external.elasticsearch.backend import ElasticsearchImplementation
 from crashgate.external.elasticsearch.search import (OLDEST_FIRST, all_of, any_of,
                                                      counts, date_range, exists, groups, not_,
@@ -38,25 +41,23 @@ class CrashesSignatures(ElasticsearchImplementation):
                                "aggs": {**CURRENT_COUNTS, **on_os}},
                    "previous": {"filter": date_range(previous_start, current_start),
                                 **({"aggs": on_os} if on_os else {})}}
-        current, previous = {}, {}
-        for bucket in groups(self.searcher(previous_start, end), all_of(*clauses),
-                             ["signature"], periods):
-            for period, found in (("current", current), ("previous", previous)):
-                count = (bucket[period]["os_count"] if os else bucket[period])["doc_count"]
-                if count:
-                    found[bucket["key"]["signature"]] = (count, bucket[period])
-        ranked, total = _ranked(current)
-        previous_ranks = {s: (rank, share) for s, rank, share in _ranked(previous)[0]}
-        top = ranked[:limit]
-        history = self._history(product, [signature for signature, *_ in top])
+        current, previous = _period_counts(
+            groups(self.searcher(previous_start, end), all_of(*clauses), ["signature"], periods),
+            "os_count" if os else None)
+        total = sum(count for count, _ in current.values())
+        # ranks by count, ties by signature: only the top of the current period is sorted
+        top = heapq.nsmallest(limit, ((-count, signature)
+                                      for signature, (count, _) in current.items()))
+        previous_ranks = _ranks(previous, [signature for _, signature in top])
+        history = self._history(product, [signature for _, signature in top])
         crashes = []
-        for signature, rank, percent in top:
+        for rank, (_, signature) in enumerate(top):
             count, aggs = current[signature]
             previous_rank, previous_percent = previous_ranks.get(signature, (None, None))
             crashes.append(crasher_row({
                 "signature": signature, "count": count,
                 **{name: aggs[name]["doc_count"] for name in CURRENT_COUNTS},
-                "rank": rank, "percent": percent, "previous_rank": previous_rank,
+                "rank": rank, "percent": count / total, "previous_rank": previous_rank,
                 "previous_percent": previous_percent, **history[signature]}))
         return {
             "crashes": crashes,
@@ -82,8 +83,37 @@ class CrashesSignatures(ElasticsearchImplementation):
         return history
 
 
-def _ranked(found):
-    """([(signature, rank, share of the total)] by count, ties by signature; total count)."""
-    total = sum(count for count, _ in found.values())
-    order = sorted(found, key=lambda signature: (-found[signature][0], signature))
-    return [(s, rank, found[s][0] / total) for rank, s in enumerate(order)], total
+def _period_counts(buckets, os_count):
+    """({signature: (count, current bucket)}, {signature: count}) of the current and previous
+    periods, signatures without crashes in a period left out; counted on the ``os_count``
+    sub-aggregation when given."""
+    current, previous = {}, {}
+    for bucket in buckets:
+        signature, now, before = bucket["key"]["signature"], bucket["current"], bucket["previous"]
+        count = (now[os_count] if os_count else now)["doc_count"]
+        if count:
+            current[signature] = (count, now)
+        count = (before[os_count] if os_count else before)["doc_count"]
+        if count:
+            previous[signature] = count
+    return current, previous
+
+
+def _ranks(counts, signatures):
+    """{signature: (rank, share of the total)} of those of ``signatures`` in ``counts``
+    ({signature: count}), ranked by count descending, ties by signature, without sorting
+    every signature: rank = signatures with a greater count + those tied before it."""
+    wanted = {signature: counts[signature] for signature in signatures if signature in counts}
+    if not wanted:
+        return {}
+    total = sum(counts.values())
+    ascending = sorted(counts.values())
+    tied = {count: [] for count in wanted.values()}
+    for signature, count in counts.items():
+        if count in tied:
+            tied[count].append(signature)
+    for names in tied.values():
+        names.sort()
+    greater = {count: len(ascending) - bisect.bisect_right(ascending, count) for count in tied}
+    return {signature: (greater[count] + bisect.bisect_left(tied[count], signature),
+                        count / total) for signature, count in wanted.items()}
