@@ -89,6 +89,16 @@ def truncate_data_tables(dsn):
 
 
 @pytest.fixture
+def own_server():
+    """An embedded PostgreSQL of the test's own, which it may stop, start or freeze."""
+    from tests.faults import Server
+
+    server = Server()
+    yield server
+    server.delete()
+
+
+@pytest.fixture
 def clean_db(pg_dsn):
     """Empty every data table before the test; yields the DSN."""
     truncate_data_tables(pg_dsn)

@@ -1,11 +1,18 @@
 """Helpers of the fault tests: client threads recording every answer, polling, server state."""
 import dataclasses
+import datetime
 import itertools
 import json
+import pathlib
+import tempfile
 import threading
 import time
 
 import psycopg2
+
+from crashgate.embedded import start_embedded_postgres
+from crashgate.external.postgresql.schema import setup_database
+from tests.factories import crash_doc, products_doc, store, version
 
 JSON_TYPE = "application/json"
 
@@ -188,3 +195,44 @@ def _dict_rows(dsn, query, params=None):
     import psycopg2.extras
 
     return rows(dsn, query, params, cursor_factory=psycopg2.extras.RealDictCursor)
+
+
+# -- a PostgreSQL server of its own, and the data and requests of the outage tests ----------
+DAY = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) \
+    - datetime.timedelta(hours=3)
+SPAN = f"from/{(DAY - datetime.timedelta(days=1)):%Y-%m-%d}/to/" \
+       f"{(DAY + datetime.timedelta(days=1)):%Y-%m-%d}/"
+OUTAGE_REQUESTS = (  # a mix of reads over several tables and PartyCrasher writes
+    ("GET", "/products/"),
+    ("GET", f"/report/list/signature/sig1/{SPAN}"),
+    ("GET", f"/crashes/comments/signature/sig2/{SPAN}"),
+    ("GET", "/products/builds/product/Firefox/version/16.0.2/"),
+    ("POST", "/load/reports"),
+)
+
+
+class Server:
+    """An embedded PostgreSQL of its own that a test can stop and start again."""
+
+    def __init__(self):
+        self.data_dir = pathlib.Path(tempfile.mkdtemp(prefix="cgdown", dir="/tmp")) / "data"
+        self.server, self.dsn = start_embedded_postgres(self.data_dir, cleanup_mode="stop")
+
+    def stop(self):
+        self.server.cleanup()  # pg_ctl stop -m fast: sessions are terminated
+
+    def start(self):
+        self.server, self.dsn = start_embedded_postgres(self.data_dir, cleanup_mode="stop")
+
+    def delete(self):
+        self.server.cleanup()
+        self.server, _ = start_embedded_postgres(self.data_dir, cleanup_mode="delete")
+        self.server.cleanup()
+
+
+def seed_outage_data(dsn):
+    """The schema, 30 crashes of DAY over three signatures, and a product for OUTAGE_REQUESTS."""
+    setup_database(dsn)
+    store(dsn, [crash_doc(DAY, signature=f"sig{n % 3}", user_comments=f"comment {n}")
+                for n in range(30)],
+          products=products_doc(version("Firefox", "16.0.2", "Release", ["20121024073032"])))

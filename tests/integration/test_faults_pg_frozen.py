@@ -16,8 +16,8 @@ from crashgate.external.postgresql.pool import ConnectionPool
 from crashgate.middleware.app import make_wsgi_app
 from crashgate.runtime import build_gateway
 from tests.conftest import make_config
-from tests.faults import Load, poll, server_connections, timed
-from tests.integration.test_outage import REQUESTS, Server, _seed
+from tests.faults import (OUTAGE_REQUESTS, Load, poll, seed_outage_data,
+                          server_connections, timed)
 from tests.wsgiclient import WSGIClient
 
 STATEMENT_TIMEOUT_MS, MARGIN = 300, 2.0  # MARGIN: database.deadline_margin_seconds default
@@ -26,13 +26,6 @@ POOL_WAIT, CONNECT_TIMEOUT, MAX_CONNECTIONS, CLIENTS = 1.0, 2, 4, 6
 SLACK = 1.5  # seconds over a configured limit on a busy 2-core machine
 # a request waits for a slot, then for a connection or a query, whichever is slower
 FAILURE_BOUND = POOL_WAIT + max(DEADLINE, CONNECT_TIMEOUT) + SLACK
-
-
-@pytest.fixture
-def own_server():
-    server = Server()
-    yield server
-    server.delete()
 
 
 def server_processes(data_dir):
@@ -70,7 +63,7 @@ def frozen(data_dir):
 
 
 def test_frozen_postgresql_under_load_fails_within_the_deadline_then_recovers(own_server):
-    _seed(own_server.dsn)
+    seed_outage_data(own_server.dsn)
     gateway = build_gateway(make_config(
         own_server.dsn, f"--database.statement_timeout_ms={STATEMENT_TIMEOUT_MS}",
         f"--database.max_connections={MAX_CONNECTIONS}",
@@ -79,9 +72,9 @@ def test_frozen_postgresql_under_load_fails_within_the_deadline_then_recovers(ow
     pool = gateway.backends["postgresql"].pool
     assert pool.deadline_seconds == DEADLINE
     client = WSGIClient(make_wsgi_app(gateway))
-    for method, uri in REQUESTS[:-1]:  # warm up: the pool holds idle connections
+    for method, uri in OUTAGE_REQUESTS[:-1]:  # warm up: the pool holds idle connections
         assert client.request(method, uri).status == 200
-    load = Load(client, REQUESTS, CLIENTS)
+    load = Load(client, OUTAGE_REQUESTS, CLIENTS)
     with load:
         load.wait_for(successes=30)
         with frozen(own_server.data_dir) as processes:

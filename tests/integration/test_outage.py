@@ -1,63 +1,20 @@
 """PostgreSQL stopped under load, restarted, slow or saturated: the gateway answers JSON 5xx
 within its configured timeouts, never hangs, and recovers without a restart or a leak."""
-import datetime
-import pathlib
-import tempfile
 import threading
 import time
 
 import pytest
 
-from crashgate.embedded import start_embedded_postgres
 from crashgate.errors import BackendTimeout, BackendUnavailable
 from crashgate.external.postgresql.pool import ConnectionPool
-from crashgate.external.postgresql.schema import setup_database
 from crashgate.middleware.app import make_wsgi_app
 from crashgate.runtime import build_gateway
 from tests.conftest import make_config
-from tests.factories import crash_doc, products_doc, store, version
-from tests.faults import Load, rows, server_connections
+from tests.faults import OUTAGE_REQUESTS, Load, rows, seed_outage_data, server_connections
 from tests.wsgiclient import WSGIClient
 
 POOL_WAIT, CONNECT_TIMEOUT, MAX_CONNECTIONS, CLIENTS = 1.0, 2, 4, 6
 FAILURE_BOUND = POOL_WAIT + CONNECT_TIMEOUT + 0.5  # seconds: slot wait + connect + slack
-DAY = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) \
-    - datetime.timedelta(hours=3)
-SPAN = f"from/{(DAY - datetime.timedelta(days=1)):%Y-%m-%d}/to/" \
-       f"{(DAY + datetime.timedelta(days=1)):%Y-%m-%d}/"
-REQUESTS = (  # a mix of reads over several tables and PartyCrasher writes
-    ("GET", "/products/"),
-    ("GET", f"/report/list/signature/sig1/{SPAN}"),
-    ("GET", f"/crashes/comments/signature/sig2/{SPAN}"),
-    ("GET", "/products/builds/product/Firefox/version/16.0.2/"),
-    ("POST", "/load/reports"),
-)
-
-
-class Server:
-    """An embedded PostgreSQL of its own that a test can stop and start again."""
-
-    def __init__(self):
-        self.data_dir = pathlib.Path(tempfile.mkdtemp(prefix="cgdown", dir="/tmp")) / "data"
-        self.server, self.dsn = start_embedded_postgres(self.data_dir, cleanup_mode="stop")
-
-    def stop(self):
-        self.server.cleanup()  # pg_ctl stop -m fast: sessions are terminated
-
-    def start(self):
-        self.server, self.dsn = start_embedded_postgres(self.data_dir, cleanup_mode="stop")
-
-    def delete(self):
-        self.server.cleanup()
-        self.server, _ = start_embedded_postgres(self.data_dir, cleanup_mode="delete")
-        self.server.cleanup()
-
-
-@pytest.fixture
-def own_server():
-    server = Server()
-    yield server
-    server.delete()
 
 
 def _gateway(dsn):
@@ -67,21 +24,14 @@ def _gateway(dsn):
         f"--database.connect_timeout_seconds={CONNECT_TIMEOUT}"))
 
 
-def _seed(dsn):
-    setup_database(dsn)
-    store(dsn, [crash_doc(DAY, signature=f"sig{n % 3}", user_comments=f"comment {n}")
-                for n in range(30)],
-          products=products_doc(version("Firefox", "16.0.2", "Release", ["20121024073032"])))
-
-
 def test_postgresql_stopped_under_load_fails_fast_then_recovers(own_server):
-    _seed(own_server.dsn)
+    seed_outage_data(own_server.dsn)
     gateway = _gateway(own_server.dsn)
     pool = gateway.backends["postgresql"].pool
     client = WSGIClient(make_wsgi_app(gateway))
-    for method, uri in REQUESTS[:-1]:  # warm up: no pool exhaustion from cold first queries
+    for method, uri in OUTAGE_REQUESTS[:-1]:  # warm up: no pool exhaustion from cold queries
         assert client.request(method, uri).status == 200
-    load = Load(client, REQUESTS, CLIENTS)
+    load = Load(client, OUTAGE_REQUESTS, CLIENTS)
     with load:
         load.wait_for(successes=30)
         stopping = load.now()
