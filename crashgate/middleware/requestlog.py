@@ -51,6 +51,7 @@ class RequestLog:
                 templates[level] = request_log.makeRecord(request_log.name, level, __file__, 0,
                                                           LINE, (), None)
             request_log.handle(_copy_record(templates[level], args, ended))
+
     def clear(self):
         self._queue.clear()
 
