@@ -5,9 +5,9 @@ config/crashgate.ini-dist) and `namespace__option` environment variables. Set
 database.dsn there: each worker process keeps its own connection pool of
 database.max_connections connections (at least `threads`).
 
-Logging: crashgate logs one line per request with its timings (logger crashgate.requests,
-options web_server.log_requests and web_server.slow_request_ms), so gunicorn's own access log
-is off; it would also log query strings whole.
+Logging: crashgate writes one line per request with its timings to stderr (options
+web_server.log_requests, slow_request_ms and request_log), so gunicorn's own access log is off;
+it would also log query strings whole.
 
 Metrics: every worker writes its Prometheus values to files in PROMETHEUS_MULTIPROC_DIR
 (default: a fresh temporary directory, removed on exit); GET /metrics on any worker answers the

@@ -46,11 +46,14 @@ def definitions():
                    doc="origins allowed to call the API from a browser (CORS), "
                        "comma-separated; * = any; empty = no CORS headers")
     web.add_option("log_requests", default="true", from_string_converter=_boolean,
-                   doc="log one INFO line per request (logger crashgate.requests: method, "
-                       "path, status, service, backend, backend and total time in ms)")
+                   doc="write one INFO line per request to request_log (method, path, "
+                       "status, service, backend, backend and total time in ms)")
     web.add_option("slow_request_ms", default=1000, from_string_converter=int,
-                   doc="requests taking at least this long are logged at WARNING, even when "
-                       "log_requests is off; 0 = never")
+                   doc="requests taking at least this long get a WARNING line in "
+                       "request_log, even when log_requests is off; 0 = never")
+    web.add_option("request_log", default="stderr",
+                   doc="where request lines go: stderr, stdout or the path of a file to "
+                       "append to (reopened a few times a second: rotate it by renaming)")
 
     auth = root.namespace("auth")
     auth.add_option("tokens", default="",

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from crashgate.errors import MethodNotAllowed
 from crashgate.middleware.jsonout import to_json_bytes
 from crashgate.middleware.metrics import Metrics
-from crashgate.middleware.requestlog import RequestLog, request_log, sensitive_parameters
+from crashgate.middleware.requestlog import RequestLog, sensitive_parameters
 
 SERVICE_KEY = "crashgate.service"
 BACKEND_KEY = "crashgate.backend"
@@ -60,7 +60,7 @@ def instrument(app, gateway, web_options):
     ``web_options``: the ``web_server`` configuration namespace."""
     return ObservedApp(app, Metrics(_pools(gateway.backends)),
                        RequestLog(sensitive_parameters(gateway.services),
-                                  web_options.slow_request_ms),
+                                  web_options.slow_request_ms, web_options.request_log),
                        fixed_routes=(*gateway.builtin, *gateway.documents),
                        log_requests=web_options.log_requests,
                        slow_request_ms=web_options.slow_request_ms)
@@ -115,8 +115,7 @@ class ObservedApp:
         self.metrics.record(service, method if method in KNOWN_METHODS else "other", status,
                             backend, seconds, backend_seconds, environ.get(ERROR_KEY))
         slow = self.slow_seconds is not None and seconds >= self.slow_seconds
-        if (slow or self.log_requests) and request_log.isEnabledFor(
-                logging.WARNING if slow else logging.INFO):
+        if slow or self.log_requests:
             self.request_lines.add(environ, slow, method, status, service, backend, seconds,
                                    backend_seconds, time())
 

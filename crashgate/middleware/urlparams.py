@@ -27,13 +27,12 @@ _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 def raw_path_and_query(environ):
     """The undecoded path and query string of the request. The query is the standard
     ``QUERY_STRING`` when given (some servers and test clients leave it out of the raw URI)."""
-    for key in ("RAW_URI", "REQUEST_URI"):
-        raw = environ.get(key)
-        if raw:
-            if "://" in raw.split("?", 1)[0]:  # absolute-form request target
-                raw = "/" + raw.split("://", 1)[1].partition("/")[2]
-            path, _, query = raw.partition("?")
-            return path, environ.get("QUERY_STRING", query)
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        path, _, query = raw.partition("?")
+        if "://" in path:  # absolute-form request target
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        return path, environ.get("QUERY_STRING", query)
     # No raw URI: PATH_INFO is already decoded, so '%2F' in values cannot be recovered.
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     path = path.encode("latin-1").decode("utf-8", "replace")

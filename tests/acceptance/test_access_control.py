@@ -336,10 +336,13 @@ def test_partycrasher_search_on_elasticsearch_hides_personal_data(clean_db, es_u
 
 # -- logs, open mode -------------------------------------------------------------------------
 
-def test_tokens_never_reach_logs_or_answers(clean_db, caplog):
+def test_tokens_never_reach_logs_or_answers(clean_db, caplog, tmp_path):
     caplog.set_level(logging.DEBUG)
-    config = make_config(clean_db, f"--auth.tokens={ENTRIES}")
-    client = WSGIClient(build_wsgi_app(config))  # with the request log
+    request_log = tmp_path / "requests.log"
+    config = make_config(clean_db, f"--auth.tokens={ENTRIES}",
+                         f"--web_server.request_log={request_log}")
+    app = build_wsgi_app(config)  # with the request log
+    client = WSGIClient(app)
     answers = [
         client.post("/priorityjobs/", {"uuid": "u1"}, headers=auth("writer")),
         client.post("/priorityjobs/", {"uuid": "u2"}, headers=auth("reader")),
@@ -352,7 +355,10 @@ def test_tokens_never_reach_logs_or_answers(clean_db, caplog):
     ]
     assert [a.status for a in answers] == [200, 403, 401, 200, 401, 400, 400, 403]
     assert "unknown bearer token refused" in caplog.text  # the log was captured
-    logged = caplog.text + "".join(str(r.args) + str(r.__dict__) for r in caplog.records)
+    app.flush()
+    assert request_log.read_text().count("crashgate.requests: ") == len(answers)
+    logged = (caplog.text + "".join(str(r.args) + str(r.__dict__) for r in caplog.records)
+              + request_log.read_text())
     for secret in [*TOKENS.values(), WRONG]:
         assert secret not in logged
         assert hash_token(secret) not in logged

@@ -13,21 +13,26 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crashgate.middleware.app import make_wsgi_app
 from crashgate.middleware.observability import instrument
-from crashgate.middleware.requestlog import RequestLog, sensitive_parameters
+from crashgate.middleware.requestlog import (WRITE_LIMIT, RequestLog, sensitive_parameters,
+                                            write_chunks)
 from crashgate.runtime import build_gateway, build_wsgi_app
 from crashgate.services.contract import Contract, Param
 from tests.conftest import make_config
 from tests.wsgiclient import WSGIClient
 
+RECORD = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(?P<ms>\d{3}) "
+                    r"(?P<level>INFO|WARNING) crashgate\.requests: (?P<message>.*)$")
 LINE = re.compile(r"^(?P<method>\S+) (?P<uri>\S+) (?P<status>\d{3}) service=(?P<service>\S+) "
                   r"backend=(?P<backend>\S+) backend_ms=(?P<backend_ms>-|\d+\.\d) "
                   r"total_ms=(?P<total_ms>\d+\.\d)(?P<slow> SLOW \(over \d+ ms\))?$")
 
 
 @pytest.fixture
-def observed(clean_db):
-    """(client, observed app) of the instrumented gateway, as build_wsgi_app assembles it."""
-    config = make_config(clean_db, "--web_server.slow_request_ms=0")
+def observed(clean_db, tmp_path):
+    """(client, observed app) of the instrumented gateway, as build_wsgi_app assembles it,
+    writing its request log to a file."""
+    config = make_config(clean_db, "--web_server.slow_request_ms=0",
+                         f"--web_server.request_log={tmp_path / 'requests.log'}")
     gateway = build_gateway(config)
     app = instrument(make_wsgi_app(gateway), gateway, config.web_server)
     yield WSGIClient(app), app
@@ -35,10 +40,17 @@ def observed(clean_db):
         backend.close()
 
 
-def request_lines(caplog, app):
+def logged_records(app):
+    """RECORD matches of the lines in the request log file of ``app``."""
+    path = pathlib.Path(app.request_lines.destination)
+    return [RECORD.match(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def request_lines(app):
+    """(level, LINE match, message) of each request line ``app`` wrote, after a flush."""
     app.flush()  # lines are queued by requests, written by a background thread or flush()
-    return [(record.levelno, LINE.match(record.getMessage()), record.getMessage())
-            for record in caplog.records if record.name == "crashgate.requests"]
+    return [(record["level"], LINE.match(record["message"]), record["message"])
+            for record in logged_records(app)]
 
 
 def samples(client):
@@ -55,13 +67,12 @@ def value(found, name, **labels):
     return found.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_one_line_per_request_with_backend_and_timings(observed, caplog):
+def test_one_line_per_request_with_backend_and_timings(observed):
     client, app = observed
-    caplog.set_level(logging.INFO, logger="crashgate.requests")
     assert client.get("/products/").status == 200
     assert client.get("/__lbheartbeat__").status == 200
-    (level, line, text), (hb_level, heartbeat, _) = request_lines(caplog, app)
-    assert level == hb_level == logging.INFO
+    (level, line, text), (hb_level, heartbeat, _) = request_lines(app)
+    assert level == hb_level == "INFO"
     assert line, text
     assert (line["method"], line["uri"], line["status"]) == ("GET", "/products/", "200")
     assert (line["service"], line["backend"]) == ("products", "postgresql")
@@ -71,28 +82,27 @@ def test_one_line_per_request_with_backend_and_timings(observed, caplog):
         "lbheartbeat", "none", "-")
 
 
-def test_lines_are_written_in_the_background_with_the_request_time(observed, caplog):
-    client, _ = observed
-    caplog.set_level(logging.INFO, logger="crashgate.requests")
+def test_lines_are_written_in_the_background_with_the_request_time(observed):
+    client, app = observed
     before = time.time()
     client.get("/__version__")
     after = time.time()
     deadline = time.monotonic() + 5
-    while not caplog.records and time.monotonic() < deadline:
+    while not logged_records(app) and time.monotonic() < deadline:
         time.sleep(0.05)
-    (record,) = [r for r in caplog.records if r.name == "crashgate.requests"]
-    assert LINE.match(record.getMessage())["service"] == "version"
-    assert before <= record.created <= after
-    assert record.msecs == int((record.created % 1) * 1000)
+    (record,) = logged_records(app)
+    assert LINE.match(record["message"])["service"] == "version"
+    stamped = time.mktime(time.strptime(record["stamp"], "%Y-%m-%d %H:%M:%S"))
+    assert int(before) <= stamped <= after  # local time, as logging's asctime
+    assert before - 0.001 <= stamped + int(record["ms"]) / 1000 <= after
 
 
-def test_errors_are_logged_with_their_status(observed, caplog):
+def test_errors_are_logged_with_their_status(observed):
     client, app = observed
-    caplog.set_level(logging.INFO, logger="crashgate.requests")
     client.get("/report/list/")
     client.get("/no/such/service/")
     client.get("/products/force_api_impl/nosuchbackend/")
-    statuses = [(line["status"], line["service"]) for _, line, _ in request_lines(caplog, app)]
+    statuses = [(line["status"], line["service"]) for _, line, _ in request_lines(app)]
     assert statuses == [("400", "report_list"), ("404", "unmatched"), ("400", "products")]
 
 
@@ -101,17 +111,18 @@ def test_credentials_and_authorization_are_never_logged(observed, caplog):
     caplog.set_level(logging.DEBUG)
     client.get("/products/?access_token=s3cr3t-q&token=s3cr3t-t&versions=Firefox:16.0.2",
                headers={"Authorization": "Bearer s3cr3t-header"})
-    (_, line, text), = request_lines(caplog, app)
+    (_, line, text), = request_lines(app)
     assert line["uri"] == "/products/?access_token=***&token=***&versions=Firefox:16.0.2"
     assert not [record for record in caplog.records if "s3cr3t" in record.getMessage()]
+    assert "s3cr3t" not in pathlib.Path(app.request_lines.destination).read_text()
 
 
 def test_sensitive_parameters_are_redacted_in_path_and_query():
     app = RequestLog(sensitive={"svc": frozenset({"email", "token"})})
-    environ = {"RAW_URI": "/svc/email/a%40b.example/product/Firefox/?Email=c@d&x=1&token=t"}
-    assert app.loggable_uri(environ, "svc") == (
+    uri = ("/svc/email/a%40b.example/product/Firefox/", "Email=c@d&x=1&token=t")
+    assert app.loggable_uri(*uri, "svc") == (
         "/svc/email/***/product/Firefox/?Email=***&x=1&token=***")
-    assert app.loggable_uri(environ, "other") == (
+    assert app.loggable_uri(*uri, "other") == (
         "/svc/email/a%40b.example/product/Firefox/?Email=c@d&x=1&token=***")
 
 
@@ -130,9 +141,9 @@ def test_sensitive_parameters_come_from_the_contracts():
 
 def test_long_and_unprintable_uris_are_cut_and_escaped():
     app = RequestLog()
-    long = app.loggable_uri({"RAW_URI": "/products/?" + "x" * 5000}, "products")
+    long = app.loggable_uri("/products/", "x" * 5000, "products")
     assert len(long) < 2100 and long.endswith("(5011 characters)")
-    assert app.loggable_uri({"RAW_URI": "/a\nb"}, "unmatched") == "/a\\nb"
+    assert app.loggable_uri("/a\nb", "", "unmatched") == "/a\\nb"
 
 
 class Delayed:
@@ -147,21 +158,21 @@ class Delayed:
 
 
 @pytest.mark.parametrize("log_requests", [True, False])
-def test_slow_requests_are_warnings_even_without_request_logging(clean_db, caplog,
+def test_slow_requests_are_warnings_even_without_request_logging(clean_db, tmp_path,
                                                                  log_requests):
     config = make_config(clean_db, "--web_server.slow_request_ms=50",
-                         f"--web_server.log_requests={log_requests}")
+                         f"--web_server.log_requests={log_requests}",
+                         f"--web_server.request_log={tmp_path / 'requests.log'}")
     gateway = build_gateway(config)
     observed = instrument(make_wsgi_app(gateway), gateway, config.web_server)
-    caplog.set_level(logging.INFO, logger="crashgate.requests")
     client = WSGIClient(observed)
     client.get("/__lbheartbeat__")
     observed.app = Delayed(observed.app, 0.08)
     client.get("/__version__")
-    lines = request_lines(caplog, observed)
+    lines = request_lines(observed)
     assert [(level, line["uri"]) for level, line, _ in lines] == (
-        [(logging.INFO, "/__lbheartbeat__")] if log_requests else []) + [
-        (logging.WARNING, "/__version__")]
+        [("INFO", "/__lbheartbeat__")] if log_requests else []) + [
+        ("WARNING", "/__version__")]
     assert lines[-1][1]["slow"] == " SLOW (over 50 ms)"
     assert float(lines[-1][1]["total_ms"]) >= 80
 
@@ -237,10 +248,38 @@ def test_queued_lines_are_written_when_the_process_exits(pg_dsn):
         "from crashgate.runtime import build_wsgi_app\n"
         "import crashgate.middleware.observability as observability\n"
         "observability.FLUSH_SECONDS = 3600  # only the exit can write the line\n"
-        "logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
         f"client = WSGIClient(build_wsgi_app(make_config({pg_dsn!r})))\n"
         "assert client.get('/__version__').status == 200\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, cwd=pathlib.Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
-    assert "GET /__version__ 200 service=version" in done.stdout
+    (line,) = [line for line in done.stderr.splitlines() if "crashgate.requests" in line]
+    assert RECORD.match(line)["message"].startswith("GET /__version__ 200 service=version")
+    assert not done.stdout  # stderr is the default destination
+
+
+def test_lines_are_written_whole_in_pipe_sized_chunks():
+    lines = [f"line {n} {'x' * (n * 37 % 900)}\n" for n in range(400)] + ["é" * 3000 + "\n"]
+    chunks = list(write_chunks(lines))
+    assert b"".join(chunks).decode() == "".join(lines)
+    assert all(chunk.endswith(b"\n") for chunk in chunks)
+    assert all(len(chunk) <= WRITE_LIMIT for chunk in chunks[:-1])
+    assert chunks[-1] == ("é" * 3000 + "\n").encode()  # a line longer than the limit: alone
+    # packed greedily: the first line of the next chunk did not fit in this one
+    assert all(len(chunk) + len(following.split(b"\n")[0]) + 1 > WRITE_LIMIT
+               for chunk, following in zip(chunks, chunks[1:]))
+
+
+def test_a_renamed_log_file_is_replaced_at_the_next_flush(tmp_path):
+    path = tmp_path / "requests.log"
+    lines = RequestLog(destination=str(path))
+    environ = {"RAW_URI": "/products/"}
+    lines.add(environ, False, "GET", "200", "products", "postgresql", 0.002, 0.001, time.time())
+    lines.flush()
+    path.rename(tmp_path / "requests.log.1")  # as logrotate does
+    lines.add(environ, True, "GET", "200", "products", "postgresql", 2.0, 1.9, time.time())
+    lines.flush()
+    (old,), (new,) = ([RECORD.match(line) for line in file.read_text().splitlines()]
+                      for file in (tmp_path / "requests.log.1", path))
+    assert (old["level"], new["level"]) == ("INFO", "WARNING")
+    assert new["message"].endswith("total_ms=2000.0 SLOW (over 0 ms)")
