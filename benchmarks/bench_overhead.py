@@ -5,8 +5,9 @@
 
 Builds the app exactly as production does (``crashgate.runtime.build_wsgi_app``: request
 logging and metrics included when the tree has them; extra arguments are configuration
-options), with the root logger at INFO in the configured format writing to /dev/null, so a
-request log line costs what it costs in production; ``--multiprocess`` sets
+options), with the root logger at INFO in the configured format writing to /dev/null (and
+``web_server.request_log`` set to /dev/null in trees that have it), so a request log line
+costs what it costs in production; ``--multiprocess`` sets
 PROMETHEUS_MULTIPROC_DIR (a temporary directory) as the gunicorn config does. Each round calls each
 route ``--calls`` times; prints the median over rounds of the CPU microseconds (process time,
 all threads: less sensitive than wall time to other processes on a shared machine) per
@@ -76,6 +77,8 @@ def main():
     logging.basicConfig(level=logging.INFO, format=config.logging.format,
                         stream=open(os.devnull, "w"))
     config.database.dsn = args.dsn or UNREACHABLE_DSN
+    if "request_log" in config.web_server:  # trees whose request log bypasses logging
+        config.web_server.request_log = os.devnull
     app = build_wsgi_app(config)
     routes = ROUTES + (["/products/"] if args.dsn else [])
     samples = {route: [] for route in routes}

@@ -124,9 +124,12 @@ class ObservedApp:
                                      "unmatched")
 
     def flush(self):
-        """Write the queued log lines and add the tallies to the metrics."""
-        self.request_lines.flush()
-        self.metrics.flush()
+        """Write the queued log lines and add the tallies to the metrics (also when the log
+        fails)."""
+        try:
+            self.request_lines.flush()
+        finally:
+            self.metrics.flush()
 
     def _forked(self):
         """In a forked child: nothing queued, no flusher thread yet."""

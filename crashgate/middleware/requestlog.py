@@ -16,6 +16,7 @@ largest part of the cost of observability (trivial routes at 0.72× the throughp
 WSGI app with it, 0.82–0.94× without, in one run; ``benchmarks/RESULTS.md``).
 """
 import collections
+import logging
 import os
 import time
 from urllib.parse import unquote_plus
@@ -28,6 +29,9 @@ CREDENTIAL_NAMES = frozenset(("access_token", "token", "api_key", "apikey", "pas
 MAX_LOGGED_URI = 2000
 STANDARD_STREAMS = {"stderr": 2, "stdout": 1}
 WRITE_LIMIT = 4096  # PIPE_BUF on Linux: a write to a pipe up to this size is never split
+FAILURE_WARNING_SECONDS = 60
+
+log = logging.getLogger(__name__)
 
 
 class RequestLog:
@@ -41,6 +45,7 @@ class RequestLog:
         self.destination = destination
         self._queue = collections.deque()
         self._stamp = None, ""  # (second, its local time as text)
+        self._lost, self._last_warning = 0, -FAILURE_WARNING_SECONDS
 
     def add(self, environ, *line):
         """Queue the line of a request: ``(environ, slow, method, status, service, backend,
@@ -53,10 +58,23 @@ class RequestLog:
         self._queue.append((*raw_path_and_query(environ), *line))
 
     def flush(self):
-        """Write the queued lines to the destination."""
+        """Write the queued lines to the destination. When it cannot be written (a missing
+        directory, a full disk, a closed pipe), the lines are dropped and counted, and a
+        warning on the application log says so at most once a minute."""
         lines = self.take_lines()
         if not lines:
             return
+        try:
+            self._write(lines)
+        except OSError as error:
+            self._lost += len(lines)
+            now = time.monotonic()
+            if now - self._last_warning >= FAILURE_WARNING_SECONDS:
+                log.warning("request log %s not writable (%s): %d line(s) lost since the last "
+                            "warning", self.destination, error, self._lost)
+                self._last_warning, self._lost = now, 0
+
+    def _write(self, lines):
         if self.destination in STANDARD_STREAMS:
             _write_all(STANDARD_STREAMS[self.destination], lines)
             return

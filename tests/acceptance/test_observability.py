@@ -283,3 +283,13 @@ def test_a_renamed_log_file_is_replaced_at_the_next_flush(tmp_path):
                       for file in (tmp_path / "requests.log.1", path))
     assert (old["level"], new["level"]) == ("INFO", "WARNING")
     assert new["message"].endswith("total_ms=2000.0 SLOW (over 0 ms)")
+
+
+def test_an_unwritable_request_log_loses_its_lines_with_one_warning(tmp_path, caplog):
+    lines = RequestLog(destination=str(tmp_path / "no" / "such" / "dir.log"))
+    environ = {"RAW_URI": "/products/"}
+    for _ in range(3):
+        lines.add(environ, False, "GET", "200", "products", "none", 0.001, None, time.time())
+        lines.flush()  # does not raise: the background thread must keep flushing the metrics
+    warnings = [r.getMessage() for r in caplog.records if r.name == "crashgate.middleware.requestlog"]
+    assert len(warnings) == 1 and "not writable" in warnings[0] and "1 line(s) lost" in warnings[0]
