@@ -53,6 +53,7 @@ import psycopg2.extensions  # noqa: E402
 import psycopg2.extras  # noqa: E402
 
 from crashgate.embedded import start_embedded_postgres  # noqa: E402
+from crashgate.external.postgresql.deadline import WatchedConnection  # noqa: E402
 from crashgate.external.postgresql.schema import setup_database  # noqa: E402
 from crashgate.fakedata import write_dataset  # noqa: E402
 from crashgate.ingest.loader import load_files  # noqa: E402
@@ -472,8 +473,9 @@ def bench_database(crashes, dsn, paths, load, args):
     pool = gateway.backends["postgresql"].pool
     recorder = StatementRecorder(pool)
     client = WSGIClient(make_wsgi_app(gateway))
+    # the gateway's connection class: recorded statements replay with its cursor classes
     direct = psycopg2.connect(
-        dsn, application_name="crashgate-bench-direct",
+        dsn, application_name="crashgate-bench-direct", connection_factory=WatchedConnection,
         options=f"-c statement_timeout={int(pool.statement_timeout_ms)} -c TimeZone=UTC")
     results = []
     try:

@@ -57,6 +57,11 @@ def test_copy_batches_and_named_cursors_work_on_watched_connections(pg_dsn):
             assert isinstance(other, WatchedCursor)
             other.execute("SELECT count(*) AS count FROM numbers")
             assert other.fetchone() == {"count": 1020}
+        for plain_factory in (psycopg2.extensions.cursor, WatchedCursor):  # named explicitly
+            with conn.cursor(cursor_factory=plain_factory) as plain:
+                assert isinstance(plain, WatchedCursor)
+                plain.execute("SELECT count(*) FROM numbers")
+                assert plain.fetchone() == (1020,)
         assert conn.waiting_since is None
     assert pool.state() == {"max": 8, "in_use": 0, "idle": 1, "waiting": 0}
     assert pool._watch.expired == 0

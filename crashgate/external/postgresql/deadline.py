@@ -137,7 +137,9 @@ def watched_factory(factory, named):
     watched = _factories.get(key)
     if watched is None:
         watched = factory or WatchedCursor
-        if not issubclass(watched, WatchedCursor):  # its methods first, ours next to C's
+        if issubclass(WatchedCursor, watched):  # psycopg2's own cursor, which ours extends
+            watched = WatchedCursor
+        elif not issubclass(watched, WatchedCursor):  # its methods first, ours next to C's
             watched = type(f"Watched{watched.__name__}", (watched, WatchedCursor), {})
         if named:
             watched = type(f"Named{watched.__name__}", (NamedRoundTrips, watched), {})

@@ -23,6 +23,7 @@ SIGNATURE_DAILY_TOTALS = ("signature_daily_totals", frozenset({"date_processed"}
 _COLUMN_REFERENCE = re.compile(r"\br\.([a-z_]+)")
 TEXT_COLUMNS = {"signature": "r.signature", "reason": "r.reason", "url": "r.url",
                 "user_comments": "r.user_comments"}
+FRAME_FUNCTION = "frame.f->>'function'"
 
 
 def like_pattern(term, mode):
@@ -70,7 +71,8 @@ class ReportFilter:
         return query
 
     def match(self, column, terms, mode):
-        """``column`` matches any of ``terms``: equality or case-insensitive LIKE."""
+        """``column`` matches any of ``terms``: equality or case-insensitive LIKE. On the crash
+        text columns a trigram index (migration 0007) serves both, ``ANY`` included."""
         if mode == "is_exactly":
             return f"{column} = ANY({self.bind(list(terms))})"
         patterns = [like_pattern(term, mode) for term in terms]
@@ -81,8 +83,9 @@ def build_report_filter(cursor, filters, signature=None):
     """A :class:`ReportFilter` for the coerced ``filters`` (and an exact ``signature``)."""
     query = ReportFilter()
     query.whole_days = _is_midnight(filters["from_date"]) and _is_midnight(filters["to_date"])
-    query.add(f"r.date_processed >= {query.bind(filters['from_date'])}")
-    query.add(f"r.date_processed < {query.bind(filters['to_date'])}")
+    date_range = (f"r.date_processed >= {query.bind(filters['from_date'])}"
+                  f" AND r.date_processed < {query.bind(filters['to_date'])}")
+    query.add(date_range)
     if signature is not None:
         query.add(f"r.signature = {query.bind(signature)}")
     if filters.get("products"):
@@ -112,7 +115,7 @@ def build_report_filter(cursor, filters, signature=None):
         query.add("r.hangid IS NOT NULL")
     if filters.get("terms"):
         query.add(_text_condition(query, filters["terms"], filters["fields"],
-                                  filters["search_mode"]))
+                                  filters["search_mode"], date_range))
     return query
 
 
@@ -164,18 +167,40 @@ def _process_conditions(query, filters):
                                         for field in filters["plugin_in"]) + ")")
 
 
-def _text_condition(query, terms, fields, mode):
-    alternatives = []
+def _text_condition(query, terms, fields, mode, date_range):
+    """Any term in any of ``fields``. Crash text (reason, url, user_comments, frames) is
+    matched through trigram indexes (migration 0007), its group bounded by ``date_range``
+    again so that the planner can AND their scans with the date index beside the signature
+    alternative, which reads the (signature, date) index."""
+    alternatives, crash_text = [], []
     for field in dict.fromkeys("frames" if f == "dump" else f for f in fields):
         if field == "frames":
-            alternatives.append(
-                "EXISTS (SELECT 1 FROM jsonb_array_elements(r.frames) AS frame(f) WHERE "
-                + query.match("frame.f->>'function'", terms, mode) + ")")
+            crash_text.append(_frames_condition(query, terms, mode))
         elif field == "signature" and mode != "is_exactly":
             # Match the few distinct signatures first, then find crashes by exact signature
             # (index) instead of pattern-matching every crash of the range.
             alternatives.append("r.signature = ANY(ARRAY(SELECT s.signature FROM signatures s"
                                 f" WHERE {query.match('s.signature', terms, mode)}))")
-        else:
+        elif field == "signature":
             alternatives.append(query.match(TEXT_COLUMNS[field], terms, mode))
+        else:
+            crash_text.append(query.match(TEXT_COLUMNS[field], terms, mode))
+    if crash_text:
+        alternatives.append(f"(({' OR '.join(crash_text)}) AND {date_range})")
     return "(" + " OR ".join(alternatives) + ")"
+
+
+def _frames_condition(query, terms, mode):
+    """A frame function matches. ``crash_frame_functions`` (migration 0007, trigram index)
+    joins the function names of a crash with newlines: a term without a newline found in it
+    lies within one name, so containment is tested there alone; otherwise that test only
+    narrows the crashes and the exact test runs frame by frame."""
+    names = "crash_frame_functions(r.frames)"
+    if mode not in ("starts_with", "is_exactly") and not any("\n" in t for t in terms):
+        return query.match(names, terms, mode)
+    if mode == "is_exactly":  # case-sensitive: the whole name occurs in the names
+        prefilter = f"{names} LIKE ANY({query.bind([like_pattern(t, 'contains') for t in terms])})"
+    else:  # a name starting with the term contains it
+        prefilter = query.match(names, terms, "contains")
+    return (f"({prefilter} AND EXISTS (SELECT 1 FROM jsonb_array_elements(r.frames) AS frame(f)"
+            f" WHERE {query.match(FRAME_FUNCTION, terms, mode)}))")
