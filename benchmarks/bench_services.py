@@ -283,6 +283,11 @@ def build_requests(v):
         terms=SEARCH_TERM, fields="signature")
     add("/search/crashes", "1 d, term in all fields", from_date=day, to_date=to,
         terms=SEARCH_TERM)
+    for field in ("reason", "url", "user_comments", "frames"):  # trigram indexes, one each
+        add("/search/crashes", f"1 d, term in {field}", from_date=day, to_date=to,
+            terms=SEARCH_TERM, fields=field)
+    add("/search/crashes", "7 d, term in frames", from_date=week, to_date=to,
+        terms=SEARCH_TERM, fields="frames")
     add("/search/signatures", "7 d", from_date=week, to_date=to)
     add("/search/signatures", "1 d", from_date=day, to_date=to)
     add("/search/signatures", "30 d", from_date=month, to_date=to)
