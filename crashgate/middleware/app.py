@@ -65,6 +65,7 @@ class Gateway:
             "/__lbheartbeat__": health.lbheartbeat,
             "/__version__": health.version,
         }
+        self.constant_builtins = ("/__lbheartbeat__", "/__version__")  # the same answer always
         document = self.access.secure_document(openapi_document(services), services)
         self.documents = {"/openapi.json": (to_json_bytes(document), JSON_TYPE),
                           "/docs": (docs_page(document).encode(), HTML_TYPE)}
@@ -74,6 +75,11 @@ class Gateway:
         a trailing slash) and the API documents."""
         return frozenset((*self.builtin, *(path + "/" for path in self.builtin),
                           *self.documents))
+
+    def constant_answers(self):
+        """{path: Response} of the fixed routes whose answer to a plain GET never changes."""
+        return {path: self._builtin("GET", self.builtin[path])
+                for path in self.constant_builtins}
 
     def __call__(self, environ):
         try:
@@ -225,8 +231,10 @@ def make_wsgi_app(gateway):
     """A WSGI callable serving ``gateway`` through web.py.
 
     The fixed routes (heartbeats, version, API documents) skip web.py's routing: load
-    balancers and monitors poll them all day, and they need none of it. Everything else,
-    and any spelling of a fixed route other than its plain path, goes through web.py."""
+    balancers and monitors poll them all day, and they need none of it; the constant ones
+    (load-balancer heartbeat, version) answer a plain GET or HEAD from bytes rendered once.
+    Everything else, and any spelling of a fixed route other than its plain path, goes
+    through web.py."""
 
     class Endpoint:
         def _answer(self):
@@ -245,11 +253,23 @@ def make_wsgi_app(gateway):
     webpy_wsgi = application.wsgifunc()
     fixed_paths = gateway.fixed_paths()
 
+    constant = {path: (status_line(response.status), tuple(response_headers(response)),
+                       response.body)
+                for path, response in gateway.constant_answers().items()}
+
     def wsgi(environ, start_response):
         method = environ.get("REQUEST_METHOD", "")
         if method != method.upper():  # web.py answers these itself, in text
             environ["REQUEST_METHOD"] = method = method.upper()
-        if environ.get("PATH_INFO") in fixed_paths:
+        path = environ.get("PATH_INFO")
+        if path in fixed_paths:
+            answer = constant.get(path)
+            if (answer is not None and method in ("GET", "HEAD")
+                    and "HTTP_ORIGIN" not in environ  # CORS headers: the gateway adds them
+                    and raw_path_and_query(environ)[0] == path):  # not another spelling
+                status, headers, body = answer
+                start_response(status, list(headers))
+                return [b"" if method == "HEAD" else body]
             response = gateway(environ)
             start_response(status_line(response.status), response_headers(response))
             return [b"" if method == "HEAD" else response.body]

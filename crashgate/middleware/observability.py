@@ -5,12 +5,13 @@ service matched (``SERVICE_KEY``), which backend answered and how long its imple
 took (:class:`BackendTimer`), and the type of an error (``ERROR_KEY``); the wrapper times the
 whole request and hands the figures to the request log
 (:mod:`~crashgate.middleware.requestlog`) and the metrics (:mod:`~crashgate.middleware.metrics`).
-Both only queue or tally per request; a background thread of each process (started by its
-first request, so after gunicorn forks) writes them out every ``FLUSH_SECONDS``, as does a
-scrape of ``/metrics`` and the process's exit. ``/metrics`` itself is neither logged nor
-counted.
+A request only queues one tuple of its figures; a background thread of each process (started
+by its first request, so after gunicorn forks) hands the queue to both every
+``FLUSH_SECONDS``, as do a scrape of ``/metrics`` and the process's exit. ``/metrics`` itself
+is neither logged nor counted.
 """
 import atexit
+import collections
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from crashgate.errors import MethodNotAllowed
 from crashgate.middleware.jsonout import to_json_bytes
 from crashgate.middleware.metrics import Metrics
 from crashgate.middleware.requestlog import RequestLog, sensitive_parameters
+from crashgate.middleware.urlparams import raw_path_and_query
 
 SERVICE_KEY = "crashgate.service"
 BACKEND_KEY = "crashgate.backend"
@@ -30,8 +32,10 @@ BACKEND_SECONDS_KEY = "crashgate.backend_seconds"
 ERROR_KEY = "crashgate.error"
 
 METRICS_PATHS = ("/metrics", "/metrics/")
-KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"))
 FLUSH_SECONDS = 0.25
+# A finished request as queued: a plain tuple of these, cheap to make on the request's path.
+FINISHED_FIELDS = ("raw_path", "query", "method", "status", "service", "backend", "seconds",
+                   "backend_seconds", "error", "ended")
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +64,9 @@ def instrument(app, gateway, web_options):
     ``web_options``: the ``web_server`` configuration namespace."""
     return ObservedApp(app, Metrics(_pools(gateway.backends)),
                        RequestLog(sensitive_parameters(gateway.services),
-                                  web_options.slow_request_ms, web_options.request_log),
-                       fixed_routes=(*gateway.builtin, *gateway.documents),
-                       log_requests=web_options.log_requests,
-                       slow_request_ms=web_options.slow_request_ms)
+                                  web_options.slow_request_ms, web_options.request_log,
+                                  web_options.log_requests),
+                       fixed_routes=(*gateway.builtin, *gateway.documents))
 
 
 class ObservedApp:
@@ -72,14 +75,12 @@ class ObservedApp:
     ``fixed_routes``: paths answered without a service (their label is the path without
     slashes and underscores; other requests matching no service are ``unmatched``)."""
 
-    def __init__(self, app, metrics, request_lines, fixed_routes=(), log_requests=True,
-                 slow_request_ms=0):
+    def __init__(self, app, metrics, request_lines, fixed_routes=()):
         self.app = app
         self.metrics = metrics
         self.request_lines = request_lines
         self.fixed_routes = {path: path.strip("/_") for path in fixed_routes}
-        self.log_requests = log_requests
-        self.slow_seconds = slow_request_ms / 1000 if slow_request_ms > 0 else None
+        self._finished = collections.deque()
         self._flusher = None
         myself = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _call(myself, "_forked"))
@@ -87,6 +88,7 @@ class ObservedApp:
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") in METRICS_PATHS:
+            self.flush()
             return serve_metrics(self.metrics, environ, start_response)
         started = perf_counter()
         statuses = []
@@ -101,41 +103,45 @@ class ObservedApp:
         try:
             return self.app(environ, recording_start_response)
         finally:
+            seconds = perf_counter() - started
             try:
-                self._record(environ, statuses[-1][:3] if statuses else "500",
-                             perf_counter() - started)
+                self._finished.append((
+                    *raw_path_and_query(environ), environ.get("REQUEST_METHOD", ""),
+                    statuses[-1][:3] if statuses else "500",
+                    environ.get(SERVICE_KEY) or self._fixed_route(environ),
+                    environ.get(BACKEND_KEY, "none"), seconds,
+                    environ.get(BACKEND_SECONDS_KEY), environ.get(ERROR_KEY), time()))
             except Exception:  # a bug here must not fail the request it measured
                 log.exception("recording the request failed")
-
-    def _record(self, environ, status, seconds):
-        service = environ.get(SERVICE_KEY) or self._fixed_route(environ)
-        method = environ.get("REQUEST_METHOD", "")
-        backend = environ.get(BACKEND_KEY, "none")
-        backend_seconds = environ.get(BACKEND_SECONDS_KEY)
-        self.metrics.record(service, method if method in KNOWN_METHODS else "other", status,
-                            backend, seconds, backend_seconds, environ.get(ERROR_KEY))
-        slow = self.slow_seconds is not None and seconds >= self.slow_seconds
-        if slow or self.log_requests:
-            self.request_lines.add(environ, slow, method, status, service, backend, seconds,
-                                   backend_seconds, time())
 
     def _fixed_route(self, environ):
         return self.fixed_routes.get(environ.get("PATH_INFO", "").rstrip("/") or "/",
                                      "unmatched")
 
     def flush(self):
-        """Write the queued log lines and add the tallies to the metrics (also when the log
-        fails)."""
+        """Write the lines of the requests finished since the last flush and add them to the
+        metrics (also when the log fails)."""
+        finished = _drain(self._finished)
         try:
-            self.request_lines.flush()
+            self.request_lines.write(finished)
         finally:
-            self.metrics.flush()
+            self.metrics.flush(finished)
 
     def _forked(self):
         """In a forked child: nothing queued, no flusher thread yet."""
-        self.request_lines.clear()
+        self._finished.clear()
         self.metrics.reset()
         self._flusher = None
+
+
+def _drain(queue):
+    """The items of a deque, taken off it (other threads may take or add meanwhile)."""
+    taken = []
+    try:
+        while True:
+            taken.append(queue.popleft())
+    except IndexError:
+        return taken
 
 
 def _call(reference, method):
@@ -166,7 +172,7 @@ def _start_flusher(reference):
 
 
 def serve_metrics(metrics, environ, start_response):
-    """The WSGI answer of ``GET /metrics``."""
+    """The WSGI answer of ``GET /metrics``: the values as last flushed."""
     method = environ.get("REQUEST_METHOD", "").upper()
     if method not in ("GET", "HEAD"):
         error = MethodNotAllowed(method, ["GET", "HEAD"])

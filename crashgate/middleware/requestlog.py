@@ -1,12 +1,13 @@
 """The request log: one line per request, written by the gateway itself, like an access log.
 
-A request only queues its figures (:meth:`RequestLog.add`). :meth:`RequestLog.flush`, called
-by a background thread a few times a second and at exit, formats the queued lines and writes
-them with a few ``write`` calls to the destination of ``web_server.request_log``: ``stderr``,
-``stdout`` or a file, opened for each flush so that rotating the log by renaming it works.
-Each write holds whole lines and at most ``PIPE_BUF`` bytes, so that the lines of several
-gunicorn workers sharing one pipe or file never mix. A line reads like the other log lines
-in the default ``logging.format``, stamped with the time its request ended::
+A request only queues its figures (:class:`~crashgate.middleware.observability.ObservedApp`).
+:meth:`RequestLog.write`, called with the finished requests by a background thread a few
+times a second and at exit, formats their lines and writes them with a few ``write`` calls to
+the destination of ``web_server.request_log``: ``stderr``, ``stdout`` or a file, opened for
+each flush so that rotating the log by renaming it works. Each write holds whole lines and at
+most ``PIPE_BUF`` bytes, so that the lines of several gunicorn workers sharing one pipe or
+file never mix. A line reads like the other log lines in the default ``logging.format``,
+stamped with the time its request ended::
 
     2026-11-23 07:30:01,123 INFO crashgate.requests: GET /products/ 200 service=products ...
 
@@ -15,13 +16,10 @@ the handler's lock, a write and a flush per line), and under gunicorn's threads 
 largest part of the cost of observability (trivial routes at 0.72× the throughput of a bare
 WSGI app with it, 0.82–0.94× without, in one run; ``benchmarks/RESULTS.md``).
 """
-import collections
 import logging
 import os
 import time
 from urllib.parse import unquote_plus
-
-from crashgate.middleware.urlparams import raw_path_and_query
 
 # Query parameters whose values are never logged, whatever the service declares.
 CREDENTIAL_NAMES = frozenset(("access_token", "token", "api_key", "apikey", "password",
@@ -35,33 +33,28 @@ log = logging.getLogger(__name__)
 
 
 class RequestLog:
-    """Queued request lines. ``sensitive``: {service: lower-case parameter names whose
-    values are not logged}; ``slow_request_ms``: the threshold named in slow lines;
-    ``destination``: ``stderr``, ``stdout`` or the path of a file to append to."""
+    """The request lines of finished requests. ``sensitive``: {service: lower-case parameter
+    names whose values are not logged}; ``slow_request_ms``: requests taking at least this
+    long get a WARNING line (0: none); ``log_requests``: an INFO line for every other
+    request; ``destination``: ``stderr``, ``stdout`` or the path of a file to append to."""
 
-    def __init__(self, sensitive=None, slow_request_ms=0, destination="stderr"):
+    def __init__(self, sensitive=None, slow_request_ms=0, destination="stderr",
+                 log_requests=True):
         self.sensitive = sensitive or {}
+        self.slow_seconds = slow_request_ms / 1000 if slow_request_ms > 0 else float("inf")
         self.slow_suffix = f" SLOW (over {slow_request_ms} ms)"
+        self.log_requests = log_requests
         self.destination = destination
-        self._queue = collections.deque()
         self._stamp = None, ""  # (second, its local time as text)
         self._lost, self._last_warning = 0, -FAILURE_WARNING_SECONDS
 
-    def add(self, environ, *line):
-        """Queue the line of a request: ``(environ, slow, method, status, service, backend,
-        seconds, backend seconds or None, time.time() at its end)``.
-
-        Only the request's path and query are kept, not its environ: a queued environ keeps
-        the server's whole request alive until the next flush, and so many live objects set
-        off Python's cyclic garbage collector every few dozen requests (under gunicorn, one
-        full collection of the worker's heap every few thousand)."""
-        self._queue.append((*raw_path_and_query(environ), *line))
-
-    def flush(self):
-        """Write the queued lines to the destination. When it cannot be written (a missing
-        directory, a full disk, a closed pipe), the lines are dropped and counted, and a
-        warning on the application log says so at most once a minute."""
-        lines = self.take_lines()
+    def write(self, finished):
+        """Write the lines of the ``finished`` requests (tuples as
+        :data:`~crashgate.middleware.observability.FINISHED_FIELDS` names them) to the
+        destination. When it cannot be written (a missing directory, a full disk, a closed
+        pipe), the lines are dropped and counted, and a warning on the application log says
+        so at most once a minute."""
+        lines = self.lines(finished)
         if not lines:
             return
         try:
@@ -85,35 +78,35 @@ class RequestLog:
         finally:
             os.close(descriptor)
 
-    def take_lines(self):
-        """The queued lines, formatted (each ending with a newline); the queue is emptied."""
-        queue, lines = self._queue, []
-        while queue:
-            (path, query, slow, method, status, service, backend, seconds, backend_seconds,
-             ended) = queue.popleft()
-            backend_ms = "-" if backend_seconds is None else f"{backend_seconds * 1000:.1f}"
+    def lines(self, finished):
+        """The lines (each ending with a newline) of those ``finished`` requests that are
+        logged: every one with ``log_requests``, otherwise only the slow ones."""
+        lines, uri, slow_seconds = [], self.loggable_uri, self.slow_seconds
+        stamped_second, stamp = self._stamp  # one attribute: flushes may run in two threads
+        for (path, query, method, status, service, backend, seconds, backend_seconds, _,
+             ended) in finished:
+            slow = seconds >= slow_seconds
+            if not (slow or self.log_requests):
+                continue
+            second = int(ended)
+            if second != stamped_second:
+                stamped_second = second
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
             lines.append(
-                f"{self._timestamp(ended)} {'WARNING' if slow else 'INFO'} crashgate.requests: "
-                f"{method} {self.loggable_uri(path, query, service)} {status} "
-                f"service={service} backend={backend} backend_ms={backend_ms} "
+                f"{stamp},{int((ended - second) * 1000):03d} "
+                f"{'WARNING' if slow else 'INFO'} crashgate.requests: "
+                f"{method} {uri(path, query, service)} {status} "
+                f"service={service} backend={backend} backend_ms="
+                f"{'-' if backend_seconds is None else f'{backend_seconds * 1000:.1f}'} "
                 f"total_ms={seconds * 1000:.1f}{self.slow_suffix if slow else ''}\n")
+        self._stamp = stamped_second, stamp
         return lines
-
-    def _timestamp(self, seconds):
-        """Local time as logging's default ``asctime``: ``2026-11-23 07:30:01,123``."""
-        second = int(seconds)
-        cached_second, text = self._stamp  # one attribute: flushes may run in two threads
-        if second != cached_second:
-            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-            self._stamp = second, text
-        return f"{text},{int((seconds - second) * 1000):03d}"
-
-    def clear(self):
-        self._queue.clear()
 
     def loggable_uri(self, path, query, service):
         """The request's raw path and query, without the values of sensitive parameters."""
         names = self.sensitive.get(service)
+        if not names and not query and len(path) <= MAX_LOGGED_URI and path.isprintable():
+            return path  # nothing to hide, cut or escape
         if names:
             path = _redact_path_pairs(path, names)
         if query:

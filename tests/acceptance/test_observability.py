@@ -270,26 +270,28 @@ def test_lines_are_written_whole_in_pipe_sized_chunks():
                for chunk, following in zip(chunks, chunks[1:]))
 
 
+def finished_request(seconds=0.001, backend_seconds=None):
+    """A finished request as the observed app queues it (observability.FINISHED_FIELDS)."""
+    return ("/products/", "", "GET", "200", "products", "postgresql", seconds,
+            backend_seconds, None, time.time())
+
+
 def test_a_renamed_log_file_is_replaced_at_the_next_flush(tmp_path):
     path = tmp_path / "requests.log"
-    lines = RequestLog(destination=str(path))
-    environ = {"RAW_URI": "/products/"}
-    lines.add(environ, False, "GET", "200", "products", "postgresql", 0.002, 0.001, time.time())
-    lines.flush()
+    lines = RequestLog(destination=str(path), slow_request_ms=1000)
+    lines.write([finished_request(seconds=0.002, backend_seconds=0.001)])
     path.rename(tmp_path / "requests.log.1")  # as logrotate does
-    lines.add(environ, True, "GET", "200", "products", "postgresql", 2.0, 1.9, time.time())
-    lines.flush()
+    lines.write([finished_request(seconds=2.0, backend_seconds=1.9)])
     (old,), (new,) = ([RECORD.match(line) for line in file.read_text().splitlines()]
                       for file in (tmp_path / "requests.log.1", path))
     assert (old["level"], new["level"]) == ("INFO", "WARNING")
-    assert new["message"].endswith("total_ms=2000.0 SLOW (over 0 ms)")
+    assert new["message"].endswith("total_ms=2000.0 SLOW (over 1000 ms)")
 
 
 def test_an_unwritable_request_log_loses_its_lines_with_one_warning(tmp_path, caplog):
     lines = RequestLog(destination=str(tmp_path / "no" / "such" / "dir.log"))
-    environ = {"RAW_URI": "/products/"}
     for _ in range(3):
-        lines.add(environ, False, "GET", "200", "products", "none", 0.001, None, time.time())
-        lines.flush()  # does not raise: the background thread must keep flushing the metrics
+        # does not raise: the background thread must keep flushing the metrics
+        lines.write([finished_request()])
     warnings = [r.getMessage() for r in caplog.records if r.name == "crashgate.middleware.requestlog"]
     assert len(warnings) == 1 and "not writable" in warnings[0] and "1 line(s) lost" in warnings[0]

@@ -47,3 +47,18 @@ def test_fixed_route_answers_as_through_webpy(clients, path, method, origin):
         assert front.body == b""
     if origin:
         assert front.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("uri, status", [("/__version__?verbose=1", 200),
+                                         ("/%5F%5Fversion__", 404),
+                                         ("/__lbheartbeat__/?x=%2F", 200),
+                                         ("/%5F%5Flbheartbeat__", 404)])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_other_spellings_of_constant_routes_answer_as_through_webpy(clients, uri, status,
+                                                                    method):
+    """The constant answers are for the plain path: a query string changes nothing, an
+    escaped spelling is no built-in route (the gateway routes the raw path)."""
+    front, routed = (client.request(method, uri) for client in clients)
+    assert (front.status, front.body, sorted(front.headers.items())) == (
+        routed.status, routed.body, sorted(routed.headers.items()))
+    assert front.status == status
