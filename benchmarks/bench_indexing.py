@@ -13,7 +13,8 @@
    undone; check the index holds every crash; report the node's own indexing thread time per
    crash (``index_time_in_millis``). ``@nobulk`` disables bulk mode; ``@REFRESH`` (e.g. 30s)
    also disables it and overrides the template's refresh_interval (1 s); a tag naming one of
-   ``VARIANTS`` (e.g. ``regex``: the CamelCase tokenizer before 2026-11-23) installs its
+   ``VARIANTS`` (e.g. ``regex``: the CamelCase tokenizer before 2026-11-23; ``words``: the
+   ``frame_functions.text`` subfield of ``elasticsearch.frame_words``) installs its
    settings or mapping over the crash template for that run, and ``pydoc`` runs the indexer's
    Python side as it was before 2026-11-23 (documents built and serialised in Python), so
    old and new configurations alternate within one benchmark run;
@@ -55,8 +56,8 @@ from bench_services import DAYS, END_DATE, ensure_dataset, load_database, log  #
 from bench_services import start_database  # noqa: E402
 from crashgate.external.elasticsearch import indexer as indexer_module  # noqa: E402
 from crashgate.external.elasticsearch.indexer import Indexer, run_in_thread  # noqa: E402
-from crashgate.external.elasticsearch.indices import (MAPPINGS, SETTINGS, index_for,  # noqa: E402
-                                                      keyword_with)
+from crashgate.external.elasticsearch.indices import (FRAME_WORDS, MAPPINGS,  # noqa: E402
+                                                      SETTINGS, index_for, keyword_with)
 from crashgate.external.elasticsearch.node import ES_VERSION, start_node  # noqa: E402
 
 TARGET = 5000  # crashes/s (issue 4)
@@ -175,12 +176,16 @@ VARIANTS = {
     "objext": {"mappings": {"properties": {"extensions": {"type": "object"}}}},
     # no doc values for the frame functions (16 per crash; only .lower is read by scripts)
     "nodv": {"settings": SETTINGS, "mappings": {"properties": {
-        "frame_functions": {**keyword_with("text"), "doc_values": False}}}},
+        "frame_functions": {**MAPPINGS["properties"]["frame_functions"],
+                            "doc_values": False}}}},
     # CamelCase text without positions, frequencies or norms
     "docsonly": {"settings": SETTINGS, "mappings": {"properties": {
         **{name: keyword_with("text") | {"fields": {"lower": _LOWER, "text": _DOCS_ONLY}}
-           for name in ("signature", "reason", "user_comments", "frame_functions")},
+           for name in ("signature", "reason", "user_comments")},
         "app_notes": _DOCS_ONLY}}},
+    # elasticsearch.frame_words on: the CamelCase frame_functions.text subfield (in the
+    # mapping by default until 2026-11-23)
+    "words": {"settings": SETTINGS, "mappings": {"properties": FRAME_WORDS}},
 }
 
 

@@ -103,6 +103,10 @@ def definitions():
                   doc="primary shards of each new crash index")
     es.add_option("replicas", default=0, from_string_converter=int,
                   doc="replicas of each new crash index")
+    es.add_option("frame_words", default="false", from_string_converter=_boolean,
+                  doc="also index frame function names as CamelCase words "
+                      "(frame_functions.text, for direct queries e.g. from Kibana; no service "
+                      "reads it; costs indexing CPU: docs/operations.md)")
     es.add_option("indexer_enabled", default="true", from_string_converter=_boolean,
                   doc="run the outbox indexer inside `crashgate serve` (else run "
                       "`crashgate indexer` separately)")

@@ -64,7 +64,7 @@ class Indexer:
 
     def __init__(self, dsn, urls, *, index_prefix, index_period, shards=1, replicas=0,
                  batch_size=500, idle_seconds=1.0, workers=3, bulk_mode_backlog=20000,
-                 timeout_seconds=10.0,
+                 timeout_seconds=10.0, frame_words=False,
                  statement_timeout_ms=60000, connect_timeout_seconds=3,
                  first_backoff_seconds=0.5, max_backoff_seconds=30.0):
         self.client = Elasticsearch(list(urls), timeout=max(timeout_seconds,
@@ -77,6 +77,7 @@ class Indexer:
                                    application_name="crashgate-indexer")
         self.prefix, self.period = index_prefix, index_period
         self.shards, self.replicas = shards, replicas
+        self.frame_words = frame_words  # the frame_functions.text subfield (indices.py)
         self.batch_size, self.idle_seconds, self.workers = batch_size, idle_seconds, workers
         self.bulk_mode_backlog = bulk_mode_backlog
         self.bulk_mode = False  # refresh off, no replicas: see _switch_bulk_mode
@@ -90,7 +91,7 @@ class Indexer:
     def from_config(cls, config, **overrides):
         es, db = config.elasticsearch, config.database
         settings = dict(index_prefix=es.index_prefix, index_period=es.index_period,
-                        shards=es.shards, replicas=es.replicas,
+                        shards=es.shards, replicas=es.replicas, frame_words=es.frame_words,
                         batch_size=es.indexer_batch_size, idle_seconds=es.indexer_idle_seconds,
                         workers=es.indexer_workers,
                         bulk_mode_backlog=es.indexer_bulk_mode_backlog,
@@ -345,7 +346,8 @@ class Indexer:
         case the cluster came back empty."""
         if not self._template_installed:
             with _quiet_client_logs(), translated_errors():
-                install_template(self.client, self.prefix, self.shards, self.replicas)
+                install_template(self.client, self.prefix, self.shards, self.replicas,
+                                 self.frame_words)
             self._template_installed = True
 
     # -- outages ------------------------------------------------------------------------------

@@ -3,10 +3,21 @@
 One index per period (day, week from Monday, or month, UTC) named ``<prefix><YYYYMMDD>`` after
 the period's first day. A search over a date range names only the indices of that range and
 passes ``ignore_unavailable`` so missing ones are simply empty.
+
+``frame_words`` (option ``elasticsearch.frame_words``, off by default) adds the CamelCase
+``frame_functions.text`` subfield, for people querying the indices directly: no service reads
+it, and analysing the ≈16 frame functions of a crash is a large share of Elasticsearch's
+indexing CPU. A mapping only applies to indices created after it; turning the option on also
+adds the subfield to the existing crash indices (their documents get it when reindexed), while
+a subfield cannot be removed from an index (it goes with the index: delete and reindex).
 """
 import datetime
+import logging
+
+from elasticsearch.exceptions import RequestError
 
 UTC = datetime.timezone.utc
+log = logging.getLogger(__name__)
 # Lucene refuses a term over 32,766 UTF-8 bytes, and then the whole document. Keyword fields
 # keep values up to KEYWORD_CHARS UTF-16 code units (4 bytes each at most, exact values),
 # lowercase twins and text tokens up to LOWER_CHARS (3 bytes each at most: a code unit is
@@ -87,7 +98,7 @@ MAPPINGS = {
         "extensions": {"type": "nested", "properties": {
             "extension_key": {"type": "integer"}, "extension_id": KEYWORD,
             "extension_version": KEYWORD}},
-        "frame_functions": keyword_with("text"),
+        "frame_functions": keyword_with(),  # + "text" with frame_words: crash_mappings
         "frames": {"type": "object", "enabled": False},
         "started_datetime": DATE, "completed_datetime": DATE,
         "success": {"type": "boolean"},
@@ -117,18 +128,44 @@ SETTINGS = {
 }
 
 
-def index_template(prefix, shards, replicas):
+FRAME_WORDS = {"frame_functions": keyword_with("text")}
+
+
+def crash_mappings(frame_words=False):
+    """The crash mapping; ``frame_words`` adds the CamelCase ``frame_functions.text``."""
+    if not frame_words:
+        return MAPPINGS
+    return {**MAPPINGS, "properties": {**MAPPINGS["properties"], **FRAME_WORDS}}
+
+
+def index_template(prefix, shards, replicas, frame_words=False):
     """The legacy index template every crash index is created from."""
     return {
         "index_patterns": [f"{prefix}*"],
         "settings": {"number_of_shards": shards, "number_of_replicas": replicas,
                      "refresh_interval": "1s", **SETTINGS},
-        "mappings": MAPPINGS,
+        "mappings": crash_mappings(frame_words),
         "aliases": {f"{prefix}all": {}},
     }
 
 
-def install_template(client, prefix, shards=1, replicas=0):
-    """Create or update the template new crash indices are made from (idempotent)."""
+def install_template(client, prefix, shards=1, replicas=0, frame_words=False):
+    """Create or update the template new crash indices are made from (idempotent); with
+    ``frame_words``, also add ``frame_functions.text`` to the existing crash indices."""
     client.indices.put_template(name=f"{prefix}template",
-                                body=index_template(prefix, shards, replicas))
+                                body=index_template(prefix, shards, replicas, frame_words))
+    if frame_words:
+        add_frame_words(client, prefix)
+
+
+def add_frame_words(client, prefix):
+    """Add ``frame_functions.text`` to every existing crash index of ``prefix`` (documents
+    indexed from then on get it; older ones once reindexed). An index whose mapping refuses
+    it (made by another version) is left as it is, with a warning."""
+    try:
+        client.indices.put_mapping(index=",".join(crash_index_patterns(prefix)),
+                                   body={"properties": FRAME_WORDS},
+                                   ignore_unavailable=True, allow_no_indices=True)
+    except RequestError as exc:
+        log.warning("elasticsearch.frame_words: could not add frame_functions.text to the "
+                    "existing crash indices (%s); delete and reindex them to have it", exc)
