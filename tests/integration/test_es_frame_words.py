@@ -2,14 +2,11 @@
 indices only when the option is on (off by default), frames searches through the gateway never
 need it, and turning it on reaches the existing indices (their documents once reindexed)."""
 import datetime
-import uuid as uuidlib
 from urllib.parse import quote
 
 import pytest
 
-from crashgate.external.elasticsearch.indexer import Indexer
 from crashgate.services.search_filters import SEARCH_MODES
-from tests.conftest import make_config
 from tests.es_helpers import gateway
 from tests.factories import crash_doc, store
 
@@ -26,30 +23,6 @@ def crash(minutes, function=FUNCTION):
     return crash_doc(DAY + datetime.timedelta(minutes=minutes), "sig",
                      frames=[{"function": function, "module": "xul.dll"},
                              {"function": "HTTPServer2go", "module": "xul.dll"}])
-
-
-@pytest.fixture
-def prefix(es):
-    name = f"cgtest-fw-{uuidlib.uuid4().hex[:8]}-"
-    yield name
-    es.indices.delete(index=f"{name}*", ignore_unavailable=True)
-    es.indices.delete_template(name=f"{name}*", ignore=404)
-
-
-@pytest.fixture
-def make_indexer(clean_db, es_url, prefix):
-    """``make_indexer(*options)``: an indexer configured with the config ``options``."""
-    made = []
-
-    def make(*options):
-        config = make_config(clean_db, f"--elasticsearch.urls={es_url}",
-                             f"--elasticsearch.index_prefix={prefix}", *options)
-        made.append(Indexer.from_config(config))
-        return made[-1]
-
-    yield make
-    for indexer in made:
-        indexer.close()
 
 
 @pytest.fixture

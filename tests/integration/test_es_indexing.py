@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid as uuidlib
 
 import psycopg2
 import psycopg2.extras
@@ -89,31 +88,6 @@ def drain_all(indexer):
     while moved := indexer.drain_once():
         total += moved
     return total
-
-
-
-@pytest.fixture
-def prefix(es):
-    """Index prefix of one test; its indices and templates are deleted afterwards."""
-    name = f"cgtest-{uuidlib.uuid4().hex[:8]}-"
-    yield name
-    es.indices.delete(index=f"{name}*", ignore_unavailable=True)
-    es.indices.delete_template(name=f"{name}*", ignore=404)
-
-
-@pytest.fixture
-def make_indexer(clean_db, es_url, prefix):
-    made = []
-
-    def make(url=es_url, index_prefix=prefix, **overrides):
-        config = make_config(clean_db, f"--elasticsearch.urls={url}",
-                             f"--elasticsearch.index_prefix={index_prefix}")
-        made.append(Indexer.from_config(config, **overrides))
-        return made[-1]
-
-    yield make
-    for indexer in made:
-        indexer.close()
 
 
 def test_new_crashes_are_queued_once_in_the_storing_transaction(clean_db):
