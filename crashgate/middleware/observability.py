@@ -81,6 +81,7 @@ class ObservedApp:
         self.request_lines = request_lines
         self.fixed_routes = {path: path.strip("/_") for path in fixed_routes}
         self._finished = collections.deque()
+        self._flush_lock = threading.Lock()
         self._flusher = None
         myself = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _call(myself, "_forked"))
@@ -120,16 +121,19 @@ class ObservedApp:
 
     def flush(self):
         """Write the lines of the requests finished since the last flush and add them to the
-        metrics (also when the log fails)."""
-        finished = _drain(self._finished)
-        try:
-            self.request_lines.write(finished)
-        finally:
-            self.metrics.flush(finished)
+        metrics (also when the log fails). One flush at a time: a scrape of ``/metrics`` waits
+        for the flusher thread's, so it counts every request finished before it."""
+        with self._flush_lock:
+            finished = _drain(self._finished)
+            try:
+                self.request_lines.write(finished)
+            finally:
+                self.metrics.flush(finished)
 
     def _forked(self):
-        """In a forked child: nothing queued, no flusher thread yet."""
+        """In a forked child: nothing queued, no flusher thread yet (nor its lock)."""
         self._finished.clear()
+        self._flush_lock = threading.Lock()
         self.metrics.reset()
         self._flusher = None
 

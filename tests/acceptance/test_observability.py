@@ -233,6 +233,35 @@ def test_requests_in_flight(observed):
     assert value(samples(client), "crashgate_requests_in_flight") == 0
 
 
+def test_a_scrape_waits_for_the_flush_in_progress(observed):
+    """A request finished before a scrape is counted by it, even while another thread (the
+    flusher) has taken it off the queue but not yet added it to the metrics."""
+    client, app = observed
+    entered, release = threading.Event(), threading.Event()
+    write = app.request_lines.write
+
+    def slow_write(finished):
+        if finished:
+            entered.set()
+            release.wait(5)
+        write(finished)
+
+    app.request_lines.write = slow_write
+    client.get("/__lbheartbeat__")
+    threading.Thread(target=app.flush).start()
+    assert entered.wait(5)
+    scraped = []
+    scrape = threading.Thread(target=lambda: scraped.append(samples(client)))
+    scrape.start()
+    scrape.join(0.3)
+    assert scrape.is_alive()  # waiting for the flush that holds the request
+    release.set()
+    scrape.join(5)
+    assert value(scraped[0], "crashgate_requests_in_flight") == 0
+    assert value(scraped[0], "crashgate_requests_total", service="lbheartbeat", method="GET",
+                 status="200", backend="none") == 1
+
+
 def test_production_app_serves_metrics(clean_db):
     client = WSGIClient(build_wsgi_app(make_config(clean_db)))
     client.get("/__lbheartbeat__")
